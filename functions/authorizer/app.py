@@ -1,0 +1,15 @@
+"""Lambda authorizer (REQUEST): API key → organization, key id, scopes and tier in the context."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from layers_common.authorizer import authorizer_response
+from layers_common.observability import logger
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return authorizer_response(event)

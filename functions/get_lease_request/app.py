@@ -1,0 +1,32 @@
+"""GET a lease request: project route and organization-wide alias (api.md 2.2)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Path
+
+from layers_common.dependencies import dependencies
+from layers_common.http.api import api_handler, new_resolver, principal
+from layers_common.models.lease_request import LeaseRequestView
+from layers_common.principal import LEASED_WRITE
+from layers_common.services.get_lease_request import get_lease_request
+
+app = new_resolver()
+
+
+@app.get("/v1/projects/<project_id>/leased-accounts/requests/<request_id>")
+def get_project_lease_request(
+    project_id: Annotated[str, Path()], request_id: Annotated[str, Path()]
+) -> LeaseRequestView:
+    return get_lease_request(
+        dependencies().repository, org_id=principal(app).org_id, request_id=request_id, project_id=project_id
+    )
+
+
+@app.get("/v1/leased-accounts/requests/<request_id>")
+def get_org_lease_request(request_id: Annotated[str, Path()]) -> LeaseRequestView:
+    return get_lease_request(dependencies().repository, org_id=principal(app).org_id, request_id=request_id)
+
+
+lambda_handler = api_handler(app, scope=LEASED_WRITE)

@@ -1,0 +1,53 @@
+"""GET leased accounts: project route and organization-wide alias (api.md 2.3)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+
+from layers_common.dependencies import dependencies
+from layers_common.http.api import api_handler, new_resolver, principal
+from layers_common.models.leased_account import LeasedAccountPage
+from layers_common.principal import LEASED_WRITE
+from layers_common.services.list_leased_accounts import list_leased_accounts
+
+app = new_resolver()
+
+Status = Annotated[Literal["assigned", "disconnected"], Query()]
+Limit = Annotated[int, Query(ge=1, le=200)]
+Cursor = Annotated[str | None, Query(min_length=1, max_length=2048)]
+
+
+@app.get("/v1/projects/<project_id>/leased-accounts")
+def list_project_leased_accounts(
+    project_id: Annotated[str, Path()], status: Status = "assigned", limit: Limit = 50, cursor: Cursor = None
+) -> LeasedAccountPage:
+    return list_leased_accounts(
+        dependencies().repository,
+        org_id=principal(app).org_id,
+        project_id=project_id,
+        status=status,
+        limit=limit,
+        cursor=cursor,
+    )
+
+
+@app.get("/v1/leased-accounts")
+def list_org_leased_accounts(
+    status: Status = "assigned",
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    project_id: Annotated[str | None, Query(alias="projectId", min_length=1)] = None,
+) -> LeasedAccountPage:
+    return list_leased_accounts(
+        dependencies().repository,
+        org_id=principal(app).org_id,
+        project_id=project_id,
+        status=status,
+        limit=limit,
+        cursor=cursor,
+    )
+
+
+lambda_handler = api_handler(app, scope=LEASED_WRITE)

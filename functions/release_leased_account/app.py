@@ -1,0 +1,32 @@
+"""DELETE /v1/leased-accounts/{socialAccountId} → 200 (api.md 2.4)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+
+from layers_common.dependencies import dependencies
+from layers_common.http.api import api_handler, new_resolver, principal
+from layers_common.models.leased_account import ReleaseBody, ReleaseResult
+from layers_common.principal import LEASED_WRITE
+from layers_common.services.release_leased_account import release_leased_account
+
+app = new_resolver()
+
+
+@app.delete("/v1/leased-accounts/<social_account_id>")
+def delete_leased_account(
+    social_account_id: Annotated[str, Path()], body: Annotated[ReleaseBody | None, Body()] = None
+) -> ReleaseResult:
+    deps = dependencies()
+    return release_leased_account(
+        deps.repository,
+        deps.clock,
+        caller=principal(app),
+        social_account_id=social_account_id,
+        reason=body.reason if body else None,
+    )
+
+
+lambda_handler = api_handler(app, scope=LEASED_WRITE)

@@ -1,0 +1,46 @@
+"""POST /v1/projects/{projectId}/leased-accounts/request → 202 (api.md 2.1)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path
+
+from layers_common.dependencies import dependencies
+from layers_common.http.api import api_handler, new_resolver, principal, stored_response
+from layers_common.models.lease_request import LeaseRequestBody
+from layers_common.principal import LEASED_WRITE
+from layers_common.services.request_lease import RequestLease, request_lease
+
+app = new_resolver()
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", min_length=1, max_length=255, pattern=r"^[\x20-\x7E]+$"),
+]
+
+
+@app.post("/v1/projects/<project_id>/leased-accounts/request")
+def post_lease_request(
+    project_id: Annotated[str, Path()],
+    body: Annotated[LeaseRequestBody, Body()],
+    idempotency_key: IdempotencyKey = None,
+) -> Response[Any]:
+    deps = dependencies()
+    result = request_lease(
+        RequestLease(
+            org_id=principal(app).org_id,
+            path_project_id=project_id,
+            body=body,
+            raw_body=app.current_event.json_body,
+            idempotency_key=idempotency_key,
+        ),
+        store=deps.repository,
+        clock=deps.clock,
+        settings=deps.settings,
+    )
+    return stored_response(result.response, replayed=result.replayed)
+
+
+lambda_handler = api_handler(app, scope=LEASED_WRITE)

@@ -1,0 +1,32 @@
+"""DELETE /v1/social-accounts/{socialAccountId} → 200 for connected accounts (api.md 2.5)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+
+from layers_common.dependencies import dependencies
+from layers_common.http.api import api_handler, new_resolver, principal
+from layers_common.models.leased_account import ReleaseBody, RevokeResult
+from layers_common.principal import SOCIAL_WRITE
+from layers_common.services.revoke_social_account import revoke_social_account
+
+app = new_resolver()
+
+
+@app.delete("/v1/social-accounts/<social_account_id>")
+def delete_social_account(
+    social_account_id: Annotated[str, Path()], body: Annotated[ReleaseBody | None, Body()] = None
+) -> RevokeResult:
+    deps = dependencies()
+    return revoke_social_account(
+        deps.repository,
+        deps.clock,
+        caller=principal(app),
+        social_account_id=social_account_id,
+        reason=body.reason if body else None,
+    )
+
+
+lambda_handler = api_handler(app, scope=SOCIAL_WRITE)

@@ -1,0 +1,1 @@
+"""Shared Lambda layer of the leased-accounts service: domain, ports, repository and services."""

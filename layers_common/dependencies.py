@@ -1,0 +1,34 @@
+"""The objects a function needs at run time, built once per execution environment on first use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from layers_common.clock import Clock, SystemClock
+from layers_common.rate_limit import RateLimiter
+from layers_common.repository.leasing_repository import LeasingRepository
+from layers_common.settings import Settings, get_settings
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    settings: Settings
+    repository: LeasingRepository
+    clock: Clock
+    rate_limiter: RateLimiter
+
+
+@cache
+def dependencies() -> Dependencies:
+    settings = get_settings()
+    repository = LeasingRepository(settings.table_name)
+    return Dependencies(
+        settings=settings, repository=repository, clock=SystemClock(), rate_limiter=RateLimiter(repository)
+    )
+
+
+def reset_dependencies() -> None:
+    """Forget cached settings and clients (tests and the local runtime change the environment)."""
+    dependencies.cache_clear()
+    get_settings.cache_clear()

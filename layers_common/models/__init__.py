@@ -1,0 +1,1 @@
+"""Pydantic models: request bodies, response views and domain events."""

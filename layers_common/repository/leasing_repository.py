@@ -1,0 +1,826 @@
+"""The leasing table: every key, condition expression and transaction of the service."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from layers_common.repository import keys
+from layers_common.repository.dynamodb import (
+    Item,
+    cancellation_codes,
+    dynamodb_client,
+    error_code,
+    from_attributes,
+    to_attribute,
+    to_attributes,
+)
+from layers_common.repository.records import (
+    AccountRecord,
+    ApiKeyRecord,
+    AuditEntry,
+    IdempotencyRecord,
+    LeasePage,
+    LeaseRecord,
+    LeaseRequestRecord,
+    OrgRecord,
+    OutboxMessage,
+    RateWindow,
+    RequestContext,
+    ScheduledPostRecord,
+    StoredResponse,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+OUTBOX_RETENTION_SECONDS = 7 * 24 * 3600
+TRANSACTION_LIMIT = 100
+
+AcceptOutcome = Literal["accepted", "request_id_taken", "claim_lost"]
+
+
+@dataclass(frozen=True)
+class IdempotencyClaim:
+    """An in-progress idempotency record this call owns (identified by its token)."""
+
+    org_id: str
+    method: str
+    route: str
+    key: str
+    token: str
+
+    @property
+    def item_key(self) -> tuple[str, str]:
+        return keys.idempotency(self.org_id, self.method, self.route, self.key)
+
+
+def _key(pk_sk: tuple[str, str]) -> dict[str, Any]:
+    pk, sk = pk_sk
+    return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+
+def _lease_request_from_item(item: Item) -> LeaseRequestRecord:
+    return LeaseRequestRecord(
+        org_id=item["orgId"],
+        request_id=item["requestId"],
+        project_id=item["projectId"],
+        count=item["count"],
+        niche=item["niche"],
+        status=item["status"],
+        submitted_at=item["submittedAt"],
+        body_hash=item["bodyHash"],
+        assigned_at=item.get("assignedAt"),
+        assigned_social_account_ids=tuple(item.get("assignedSocialAccountIds") or ()),
+        note=item.get("note"),
+        target=item.get("target"),
+        partner_note=item.get("partnerNote"),
+    )
+
+
+def _lease_from_item(item: Item) -> LeaseRecord:
+    return LeaseRecord(
+        org_id=item["orgId"],
+        lease_id=item["leaseId"],
+        social_account_id=item["socialAccountId"],
+        project_id=item["projectId"],
+        request_id=item.get("requestId"),
+        handle=item["handle"],
+        platform=item["platform"],
+        followers=item.get("followers", 0),
+        status=item["status"],
+        assigned_at=item["assignedAt"],
+        next_renewal_at=item.get("nextRenewalAt"),
+        monthly_price_cents=item["monthlyPriceCents"],
+        disconnected_at=item.get("disconnectedAt"),
+        disconnected_reason=item.get("disconnectedReason"),
+    )
+
+
+def _account_from_item(item: Item) -> AccountRecord:
+    return AccountRecord(
+        social_account_id=item["socialAccountId"],
+        kind=item["kind"],
+        handle=item.get("handle", ""),
+        platform=item.get("platform", "tiktok"),
+        followers=item.get("followers", 0),
+        org_id=item.get("orgId"),
+        project_id=item.get("projectId"),
+        status=item.get("status"),
+        pool_status=item.get("poolStatus"),
+        lease_id=item.get("leaseId"),
+        leased_org_id=item.get("leasedOrgId"),
+        vertical=item.get("vertical"),
+        language=item.get("language"),
+        geo=tuple(item.get("geo") or ()),
+        monthly_price_cents=item.get("monthlyPriceCents"),
+    )
+
+
+def _response_from_item(value: Any) -> StoredResponse | None:
+    if not value:
+        return None
+    return StoredResponse(
+        status_code=int(value["statusCode"]), body=value["body"], headers=dict(value.get("headers") or {})
+    )
+
+
+def _idempotency_from_item(item: Item) -> IdempotencyRecord:
+    return IdempotencyRecord(
+        body_hash=item["bodyHash"],
+        status=item["status"],
+        token=item["token"],
+        locked_until=item["lockedUntil"],
+        expires_at=item["expiresAt"],
+        response=_response_from_item(item.get("response")),
+    )
+
+
+class LeasingRepository:
+    """All reads and writes of the leasing table."""
+
+    def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
+        self.table_name = table_name
+        self._client = client
+
+    @property
+    def client(self) -> DynamoDBClient:
+        if self._client is None:
+            self._client = dynamodb_client()
+        return self._client
+
+    # -- generic helpers -------------------------------------------------------------------
+
+    def _get(self, pk_sk: tuple[str, str], *, consistent: bool = False) -> Item | None:
+        response = self.client.get_item(TableName=self.table_name, Key=_key(pk_sk), ConsistentRead=consistent)
+        item = response.get("Item")
+        return from_attributes(item) if item else None
+
+    def _transact(self, operations: list[dict[str, Any]]) -> None:
+        self.client.transact_write_items(TransactItems=operations)  # type: ignore[arg-type]
+
+    def _put(self, pk_sk: tuple[str, str], attributes: Item) -> None:
+        pk, sk = pk_sk
+        self.client.put_item(
+            TableName=self.table_name, Item=to_attributes({"pk": pk, "sk": sk, **attributes})
+        )
+
+    def _query_prefix(self, pk: str, prefix: str) -> list[Item]:
+        items: list[Item] = []
+        start: dict[str, Any] | None = None
+        while True:
+            kwargs: dict[str, Any] = {
+                "TableName": self.table_name,
+                "KeyConditionExpression": "#pk = :pk AND begins_with(#sk, :prefix)",
+                "ExpressionAttributeNames": {"#pk": "pk", "#sk": "sk"},
+                "ExpressionAttributeValues": {":pk": {"S": pk}, ":prefix": {"S": prefix}},
+                "ConsistentRead": True,
+            }
+            if start:
+                kwargs["ExclusiveStartKey"] = start
+            response = self.client.query(**kwargs)
+            items.extend(from_attributes(item) for item in response.get("Items", []))
+            start = response.get("LastEvaluatedKey")
+            if not start:
+                return items
+
+    def _outbox_put(self, message: OutboxMessage, now_epoch: int) -> dict[str, Any]:
+        pk, sk = keys.outbox(message.event_id)
+        return {
+            "Put": {
+                "TableName": self.table_name,
+                "Item": to_attributes(
+                    {
+                        "pk": pk,
+                        "sk": sk,
+                        "entity": "outbox",
+                        "eventId": message.event_id,
+                        "eventType": message.event_type,
+                        "detail": message.detail_json,
+                        "expiresAt": now_epoch + OUTBOX_RETENTION_SECONDS,
+                    }
+                ),
+                "ConditionExpression": "attribute_not_exists(#pk)",
+                "ExpressionAttributeNames": {"#pk": "pk"},
+            }
+        }
+
+    def _audit_put(self, entry: AuditEntry, entry_id: str) -> dict[str, Any]:
+        pk, sk = keys.audit_entry(entry.social_account_id, entry.at, entry_id)
+        return {
+            "Put": {
+                "TableName": self.table_name,
+                "Item": to_attributes(
+                    {
+                        "pk": pk,
+                        "sk": sk,
+                        "entity": "audit",
+                        "socialAccountId": entry.social_account_id,
+                        "action": entry.action,
+                        "at": entry.at,
+                        "orgId": entry.org_id,
+                        "actorKeyId": entry.actor_key_id,
+                        "reason": entry.reason,
+                    }
+                ),
+            }
+        }
+
+    # -- authentication --------------------------------------------------------------------
+
+    def get_api_key(self, key_id: str) -> ApiKeyRecord | None:
+        item = self._get(keys.api_key(key_id))
+        if item is None:
+            return None
+        return ApiKeyRecord(
+            key_id=item["keyId"],
+            org_id=item["orgId"],
+            secret_hash=item["secretHash"],
+            env=item["env"],
+            scopes=tuple(item.get("scopes") or ()),
+            tier=item.get("tier", "standard"),
+            status=item.get("status", "active"),
+        )
+
+    def get_org(self, org_id: str) -> OrgRecord | None:
+        item = self._get(keys.org(org_id))
+        if item is None:
+            return None
+        return OrgRecord(org_id=item["orgId"], name=item.get("name", ""), status=item.get("status", "active"))
+
+    # -- rate limiting ---------------------------------------------------------------------
+
+    def increment_window(self, key_id: str, window: RateWindow) -> int | None:
+        """Count one call in a window unless it is full; the new count, or None when full."""
+        try:
+            response = self.client.update_item(
+                TableName=self.table_name,
+                Key=_key(keys.rate_window(key_id, window.name)),
+                UpdateExpression="ADD #count :one SET #expires = if_not_exists(#expires, :expires)",
+                ConditionExpression="attribute_not_exists(#count) OR #count < :limit",
+                ExpressionAttributeNames={"#count": "count", "#expires": "expiresAt"},
+                ExpressionAttributeValues={
+                    ":one": {"N": "1"},
+                    ":limit": {"N": str(window.limit)},
+                    ":expires": {"N": str(window.expires_at)},
+                },
+                ReturnValues="UPDATED_NEW",
+            )
+        except Exception as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return None
+            raise
+        return int(response["Attributes"]["count"]["N"])
+
+    def decrement_window(self, key_id: str, window: RateWindow) -> None:
+        """Give back one call counted by `increment_window` (a call another limit rejected)."""
+        self.client.update_item(
+            TableName=self.table_name,
+            Key=_key(keys.rate_window(key_id, window.name)),
+            UpdateExpression="ADD #count :minus_one",
+            ConditionExpression="#count > :zero",
+            ExpressionAttributeNames={"#count": "count"},
+            ExpressionAttributeValues={":minus_one": {"N": "-1"}, ":zero": {"N": "0"}},
+        )
+
+    # -- organizations, projects, wallets --------------------------------------------------
+
+    def project_exists(self, org_id: str, project_id: str) -> bool:
+        return self._get(keys.project(org_id, project_id)) is not None
+
+    def get_wallet_balance(self, org_id: str) -> int | None:
+        item = self._get(keys.wallet(org_id), consistent=True)
+        return None if item is None else int(item["balanceCents"])
+
+    def load_request_context(self, org_id: str, project_id: str, request_id: str | None) -> RequestContext:
+        """Project, wallet and (when the partner chose one) the request id, in one round trip."""
+        wanted = [keys.project(org_id, project_id), keys.wallet(org_id)]
+        if request_id is not None:
+            wanted.append(keys.lease_request(org_id, request_id))
+        found: dict[tuple[str, str], Item] = {}
+        pending: list[dict[str, Any]] = [_key(pk_sk) for pk_sk in wanted]
+        while pending:
+            response = self.client.batch_get_item(
+                RequestItems={self.table_name: {"Keys": pending, "ConsistentRead": True}}
+            )
+            for raw in response.get("Responses", {}).get(self.table_name, []):
+                item = from_attributes(raw)
+                found[(item["pk"], item["sk"])] = item
+            unprocessed: dict[str, Any] = dict(response.get("UnprocessedKeys") or {})
+            pending = list((unprocessed.get(self.table_name) or {}).get("Keys") or [])
+        wallet = found.get(keys.wallet(org_id))
+        existing = found.get(keys.lease_request(org_id, request_id)) if request_id is not None else None
+        return RequestContext(
+            project_exists=keys.project(org_id, project_id) in found,
+            wallet_balance_cents=int(wallet["balanceCents"]) if wallet else 0,
+            existing_request=_lease_request_from_item(existing) if existing else None,
+        )
+
+    # -- idempotency -----------------------------------------------------------------------
+
+    def claim_idempotency(
+        self, claim: IdempotencyClaim, *, body_hash: str, now: int, lock_until: int, expires_at: int
+    ) -> IdempotencyRecord | None:
+        """Create the in-progress record; the live record already there, or None if claimed."""
+        pk, sk = claim.item_key
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item=to_attributes(
+                    {
+                        "pk": pk,
+                        "sk": sk,
+                        "entity": "idempotency",
+                        "bodyHash": body_hash,
+                        "status": "in_progress",
+                        "token": claim.token,
+                        "lockedUntil": lock_until,
+                        "expiresAt": expires_at,
+                    }
+                ),
+                ConditionExpression="attribute_not_exists(#pk) OR #expires <= :now",
+                ExpressionAttributeNames={"#pk": "pk", "#expires": "expiresAt"},
+                ExpressionAttributeValues={":now": {"N": str(now)}},
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except Exception as error:
+            if error_code(error) != "ConditionalCheckFailedException":
+                raise
+            old = getattr(error, "response", {}).get("Item")
+            item = from_attributes(old) if old else self._get(claim.item_key, consistent=True)
+            if item is None:  # expired and removed between the two calls: claim again
+                return self.claim_idempotency(
+                    claim, body_hash=body_hash, now=now, lock_until=lock_until, expires_at=expires_at
+                )
+            return _idempotency_from_item(item)
+        return None
+
+    def take_over_idempotency(self, claim: IdempotencyClaim, *, stale_token: str, lock_until: int) -> bool:
+        """Take an in-progress record whose owner's lock ran out (it crashed or timed out)."""
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=_key(claim.item_key),
+                UpdateExpression="SET #token = :token, #locked = :locked",
+                ConditionExpression="#token = :stale AND #status = :in_progress",
+                ExpressionAttributeNames={"#token": "token", "#locked": "lockedUntil", "#status": "status"},
+                ExpressionAttributeValues={
+                    ":token": {"S": claim.token},
+                    ":locked": {"N": str(lock_until)},
+                    ":stale": {"S": stale_token},
+                    ":in_progress": {"S": "in_progress"},
+                },
+            )
+        except Exception as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def _complete_idempotency_update(
+        self, claim: IdempotencyClaim, response: StoredResponse
+    ) -> dict[str, Any]:
+        return {
+            "TableName": self.table_name,
+            "Key": _key(claim.item_key),
+            "UpdateExpression": "SET #status = :completed, #response = :response",
+            "ConditionExpression": "#token = :token",
+            "ExpressionAttributeNames": {"#status": "status", "#response": "response", "#token": "token"},
+            "ExpressionAttributeValues": {
+                ":completed": {"S": "completed"},
+                ":token": {"S": claim.token},
+                ":response": to_attribute(
+                    {"statusCode": response.status_code, "body": response.body, "headers": response.headers}
+                ),
+            },
+        }
+
+    def complete_idempotency(self, claim: IdempotencyClaim, response: StoredResponse) -> bool:
+        try:
+            self.client.update_item(**self._complete_idempotency_update(claim, response))
+        except Exception as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def forget_idempotency(self, claim: IdempotencyClaim) -> None:
+        """Drop our in-progress record: only 2xx outcomes are remembered."""
+        try:
+            self.client.delete_item(
+                TableName=self.table_name,
+                Key=_key(claim.item_key),
+                ConditionExpression="#token = :token AND #status = :in_progress",
+                ExpressionAttributeNames={"#token": "token", "#status": "status"},
+                ExpressionAttributeValues={
+                    ":token": {"S": claim.token},
+                    ":in_progress": {"S": "in_progress"},
+                },
+            )
+        except Exception as error:
+            if error_code(error) != "ConditionalCheckFailedException":
+                raise
+
+    def get_idempotency(self, claim: IdempotencyClaim) -> IdempotencyRecord | None:
+        item = self._get(claim.item_key, consistent=True)
+        return _idempotency_from_item(item) if item else None
+
+    # -- lease requests --------------------------------------------------------------------
+
+    def accept_lease_request(
+        self,
+        request: LeaseRequestRecord,
+        event: OutboxMessage,
+        response: StoredResponse,
+        claim: IdempotencyClaim | None,
+        *,
+        now_epoch: int,
+    ) -> AcceptOutcome:
+        """Request + outbox item (+ idempotency completion) in one transaction."""
+        pk, sk = keys.lease_request(request.org_id, request.request_id)
+        item = {
+            "pk": pk,
+            "sk": sk,
+            "entity": "leaseRequest",
+            "orgId": request.org_id,
+            "requestId": request.request_id,
+            "projectId": request.project_id,
+            "count": request.count,
+            "niche": request.niche,
+            "status": request.status,
+            "submittedAt": request.submitted_at,
+            "bodyHash": request.body_hash,
+            "assignedAt": None,
+            "assignedSocialAccountIds": [],
+            "note": None,
+            "target": request.target,
+            "partnerNote": request.partner_note,
+        }
+        operations: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": to_attributes(item),
+                    "ConditionExpression": "attribute_not_exists(#pk)",
+                    "ExpressionAttributeNames": {"#pk": "pk"},
+                }
+            },
+            self._outbox_put(event, now_epoch),
+        ]
+        if claim is not None:
+            operations.append({"Update": self._complete_idempotency_update(claim, response)})
+        try:
+            self._transact(operations)
+        except Exception as error:
+            codes = cancellation_codes(error)
+            if not codes:
+                raise
+            if codes[0] == "ConditionalCheckFailed":
+                return "request_id_taken"
+            if len(codes) > 2 and codes[2] == "ConditionalCheckFailed":
+                return "claim_lost"
+            raise
+        return "accepted"
+
+    def get_lease_request(self, org_id: str, request_id: str) -> LeaseRequestRecord | None:
+        item = self._get(keys.lease_request(org_id, request_id))
+        return _lease_request_from_item(item) if item else None
+
+    # -- leases ----------------------------------------------------------------------------
+
+    def list_leases(
+        self, org_id: str, project_id: str | None, status: str, limit: int, after: str | None
+    ) -> LeasePage:
+        """Newest `assignedAt` first; `after` is the order key of the last lease already seen."""
+        if project_id is None:
+            index, pk_name, sk_name, pk = "gsi1", "gsi1pk", "gsi1sk", keys.org_leases(org_id, status)
+        else:
+            index, pk_name, sk_name = "gsi2", "gsi2pk", "gsi2sk"
+            pk = keys.project_leases(org_id, project_id, status)
+        condition = "#pk = :pk"
+        values: dict[str, Any] = {":pk": {"S": pk}}
+        if after is not None:
+            condition += " AND #sk < :after"
+            values[":after"] = {"S": after}
+        response = self.client.query(
+            TableName=self.table_name,
+            IndexName=index,
+            KeyConditionExpression=condition,
+            ExpressionAttributeNames={"#pk": pk_name, "#sk": sk_name} if after else {"#pk": pk_name},
+            ExpressionAttributeValues=values,
+            ScanIndexForward=False,
+            Limit=limit + 1,
+        )
+        items = [from_attributes(item) for item in response.get("Items", [])]
+        leases = [_lease_from_item(item) for item in items[:limit]]
+        more = len(items) > limit or ("LastEvaluatedKey" in response and len(items) == limit)
+        last = keys.lease_order(leases[-1].assigned_at, leases[-1].lease_id) if leases and more else None
+        return LeasePage(leases=leases, last_order_key=last)
+
+    def get_lease(self, org_id: str, lease_id: str) -> LeaseRecord | None:
+        item = self._get(keys.lease(org_id, lease_id), consistent=True)
+        return _lease_from_item(item) if item else None
+
+    def put_lease(self, lease: LeaseRecord) -> None:
+        """Write a lease and point its pool account at it (seeding and assignment share this shape)."""
+        self._transact(
+            [
+                {"Put": {"TableName": self.table_name, "Item": to_attributes(self._lease_item(lease))}},
+                {
+                    "Update": {
+                        "TableName": self.table_name,
+                        "Key": _key(keys.account(lease.social_account_id)),
+                        "UpdateExpression": "SET #pool = :pool, #lease = :lease, #org = :org",
+                        "ConditionExpression": "attribute_exists(#pk) AND #kind = :kind",
+                        "ExpressionAttributeNames": {
+                            "#pool": "poolStatus",
+                            "#lease": "leaseId",
+                            "#org": "leasedOrgId",
+                            "#pk": "pk",
+                            "#kind": "kind",
+                        },
+                        "ExpressionAttributeValues": {
+                            ":pool": {"S": "leased" if lease.status == "assigned" else "available"},
+                            ":lease": to_attribute(lease.lease_id if lease.status == "assigned" else None),
+                            ":org": to_attribute(lease.org_id if lease.status == "assigned" else None),
+                            ":kind": {"S": "pool"},
+                        },
+                    }
+                },
+            ]
+        )
+
+    def _lease_item(self, lease: LeaseRecord) -> Item:
+        pk, sk = keys.lease(lease.org_id, lease.lease_id)
+        order = keys.lease_order(lease.assigned_at, lease.lease_id)
+        return {
+            "pk": pk,
+            "sk": sk,
+            "entity": "lease",
+            "gsi1pk": keys.org_leases(lease.org_id, lease.status),
+            "gsi1sk": order,
+            "gsi2pk": keys.project_leases(lease.org_id, lease.project_id, lease.status),
+            "gsi2sk": order,
+            "orgId": lease.org_id,
+            "leaseId": lease.lease_id,
+            "socialAccountId": lease.social_account_id,
+            "projectId": lease.project_id,
+            "requestId": lease.request_id,
+            "handle": lease.handle,
+            "platform": lease.platform,
+            "followers": lease.followers,
+            "status": lease.status,
+            "assignedAt": lease.assigned_at,
+            "nextRenewalAt": lease.next_renewal_at,
+            "monthlyPriceCents": lease.monthly_price_cents,
+            "disconnectedAt": lease.disconnected_at,
+            "disconnectedReason": lease.disconnected_reason,
+        }
+
+    def release_lease(
+        self,
+        lease: LeaseRecord,
+        *,
+        disconnected_at: str,
+        disconnected_reason: str,
+        audit: AuditEntry,
+        audit_id: str,
+        event: OutboxMessage,
+        now_epoch: int,
+    ) -> bool:
+        """End an assigned lease: lease change + audit entry + outbox item in one transaction.
+
+        False when the lease is no longer assigned (a concurrent release won).
+        """
+        order = keys.lease_order(lease.assigned_at, lease.lease_id)
+        update = {
+            "Update": {
+                "TableName": self.table_name,
+                "Key": _key(keys.lease(lease.org_id, lease.lease_id)),
+                "UpdateExpression": (
+                    "SET #status = :disconnected, #at = :at, #reason = :reason, #renewal = :null, "
+                    "#gsi1pk = :gsi1pk, #gsi1sk = :order, #gsi2pk = :gsi2pk, #gsi2sk = :order"
+                ),
+                "ConditionExpression": "#status = :assigned",
+                "ExpressionAttributeNames": {
+                    "#status": "status",
+                    "#at": "disconnectedAt",
+                    "#reason": "disconnectedReason",
+                    "#renewal": "nextRenewalAt",
+                    "#gsi1pk": "gsi1pk",
+                    "#gsi1sk": "gsi1sk",
+                    "#gsi2pk": "gsi2pk",
+                    "#gsi2sk": "gsi2sk",
+                },
+                "ExpressionAttributeValues": {
+                    ":disconnected": {"S": "disconnected"},
+                    ":assigned": {"S": "assigned"},
+                    ":at": {"S": disconnected_at},
+                    ":reason": {"S": disconnected_reason},
+                    ":null": {"NULL": True},
+                    ":gsi1pk": {"S": keys.org_leases(lease.org_id, "disconnected")},
+                    ":gsi2pk": {"S": keys.project_leases(lease.org_id, lease.project_id, "disconnected")},
+                    ":order": {"S": order},
+                },
+            }
+        }
+        try:
+            self._transact([update, self._audit_put(audit, audit_id), self._outbox_put(event, now_epoch)])
+        except Exception as error:
+            codes = cancellation_codes(error)
+            if codes and codes[0] == "ConditionalCheckFailed":
+                return False
+            raise
+        return True
+
+    # -- social accounts, scheduled posts, audit -------------------------------------------
+
+    def get_account(self, social_account_id: str) -> AccountRecord | None:
+        item = self._get(keys.account(social_account_id), consistent=True)
+        return _account_from_item(item) if item else None
+
+    def put_account(self, account: AccountRecord) -> None:
+        item: Item = {
+            "entity": "account",
+            "socialAccountId": account.social_account_id,
+            "kind": account.kind,
+            "handle": account.handle,
+            "platform": account.platform,
+            "followers": account.followers,
+        }
+        if account.kind == "connected":
+            item.update(
+                orgId=account.org_id, projectId=account.project_id, status=account.status or "connected"
+            )
+        else:
+            item.update(
+                poolStatus=account.pool_status or "available",
+                leaseId=account.lease_id,
+                leasedOrgId=account.leased_org_id,
+                vertical=account.vertical,
+                verticalKey=(account.vertical or "").strip().lower(),
+                language=account.language,
+                geo=list(account.geo),
+                monthlyPriceCents=account.monthly_price_cents,
+            )
+        self._put(keys.account(account.social_account_id), item)
+
+    def list_scheduled_posts(self, social_account_id: str) -> list[ScheduledPostRecord]:
+        pk, _ = keys.account(social_account_id)
+        return [
+            ScheduledPostRecord(
+                scheduled_post_id=item["scheduledPostId"],
+                social_account_id=item["socialAccountId"],
+                status=item["status"],
+                scheduled_for=item.get("scheduledFor"),
+            )
+            for item in self._query_prefix(pk, keys.POST_PREFIX)
+        ]
+
+    def put_scheduled_post(self, post: ScheduledPostRecord) -> None:
+        self._put(
+            keys.scheduled_post(post.social_account_id, post.scheduled_post_id),
+            {
+                "entity": "scheduledPost",
+                "scheduledPostId": post.scheduled_post_id,
+                "socialAccountId": post.social_account_id,
+                "status": post.status,
+                "scheduledFor": post.scheduled_for,
+            },
+        )
+
+    def _cancel_post_update(self, social_account_id: str, post_id: str, at: str) -> dict[str, Any]:
+        return {
+            "TableName": self.table_name,
+            "Key": _key(keys.scheduled_post(social_account_id, post_id)),
+            "UpdateExpression": "SET #status = :canceled, #at = :at",
+            "ConditionExpression": "#status = :queued",
+            "ExpressionAttributeNames": {"#status": "status", "#at": "canceledAt"},
+            "ExpressionAttributeValues": {
+                ":canceled": {"S": "canceled"},
+                ":queued": {"S": "queued"},
+                ":at": {"S": at},
+            },
+        }
+
+    def cancel_scheduled_post(self, social_account_id: str, post_id: str, at: str) -> bool:
+        """Cancel one post if it is still queued; False if it no longer was."""
+        try:
+            self.client.update_item(**self._cancel_post_update(social_account_id, post_id, at))
+        except Exception as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def revoke_connected_account(
+        self,
+        account: AccountRecord,
+        *,
+        disconnected_at: str,
+        post_ids: list[str],
+        audit: AuditEntry,
+        audit_id: str,
+        event: OutboxMessage,
+        now_epoch: int,
+    ) -> Literal["revoked", "gone", "posts_changed"]:
+        """Disconnect a connected account and cancel its queued posts, all in one transaction.
+
+        `gone` when it is no longer connected (a concurrent revoke won); `posts_changed` when a
+        listed post stopped being queued meanwhile (the caller reads the posts again and retries).
+        """
+        account_update = {
+            "Update": {
+                "TableName": self.table_name,
+                "Key": _key(keys.account(account.social_account_id)),
+                "UpdateExpression": "SET #status = :disconnected, #at = :at, #reason = :reason",
+                "ConditionExpression": "#status = :connected AND #org = :org",
+                "ExpressionAttributeNames": {
+                    "#status": "status",
+                    "#at": "disconnectedAt",
+                    "#reason": "disconnectedReason",
+                    "#org": "orgId",
+                },
+                "ExpressionAttributeValues": {
+                    ":disconnected": {"S": "disconnected"},
+                    ":connected": {"S": "connected"},
+                    ":at": {"S": disconnected_at},
+                    ":reason": {"S": "revoked_by_partner"},
+                    ":org": {"S": account.org_id or ""},
+                },
+            }
+        }
+        posts = [
+            {"Update": self._cancel_post_update(account.social_account_id, post_id, disconnected_at)}
+            for post_id in post_ids
+        ]
+        try:
+            self._transact(
+                [
+                    account_update,
+                    self._audit_put(audit, audit_id),
+                    self._outbox_put(event, now_epoch),
+                    *posts,
+                ]
+            )
+        except Exception as error:
+            codes = cancellation_codes(error)
+            if not codes:
+                raise
+            if codes[0] == "ConditionalCheckFailed":
+                return "gone"
+            if "ConditionalCheckFailed" in codes[3:]:
+                return "posts_changed"
+            raise
+        return "revoked"
+
+    def list_audit(self, social_account_id: str) -> list[AuditEntry]:
+        pk, _ = keys.account(social_account_id)
+        return [
+            AuditEntry(
+                social_account_id=item["socialAccountId"],
+                action=item["action"],
+                at=item["at"],
+                org_id=item.get("orgId"),
+                actor_key_id=item.get("actorKeyId"),
+                reason=item.get("reason"),
+            )
+            for item in self._query_prefix(pk, keys.AUDIT_PREFIX)
+        ]
+
+    # -- provisioning (seed and ops) -------------------------------------------------------
+
+    def put_org(self, org: OrgRecord) -> None:
+        self._put(
+            keys.org(org.org_id),
+            {"entity": "org", "orgId": org.org_id, "name": org.name, "status": org.status},
+        )
+
+    def put_wallet(self, org_id: str, balance_cents: int) -> None:
+        self._put(keys.wallet(org_id), {"entity": "wallet", "orgId": org_id, "balanceCents": balance_cents})
+
+    def put_project(self, org_id: str, project_id: str, name: str) -> None:
+        self._put(
+            keys.project(org_id, project_id),
+            {"entity": "project", "orgId": org_id, "projectId": project_id, "name": name},
+        )
+
+    def put_api_key(self, record: ApiKeyRecord) -> None:
+        self._put(
+            keys.api_key(record.key_id),
+            {
+                "entity": "apiKey",
+                "keyId": record.key_id,
+                "orgId": record.org_id,
+                "secretHash": record.secret_hash,
+                "env": record.env,
+                "scopes": list(record.scopes),
+                "tier": record.tier,
+                "status": record.status,
+            },
+        )
+
+    def dump_outbox_detail(self, event_id: str) -> dict[str, Any] | None:
+        item = self._get(keys.outbox(event_id), consistent=True)
+        return json.loads(item["detail"]) if item else None
