@@ -73,6 +73,22 @@ def _set_header(response: dict[str, Any], name: str, value: str) -> None:
         response["headers"] = single
 
 
+def _as_plain_json(event: dict[str, Any]) -> dict[str, Any]:
+    """The body is known to be JSON (`+json` types and parameters included): say so plainly, since
+    the resolver only recognises a literal `application/json`."""
+    headers = {
+        name: value for name, value in (event.get("headers") or {}).items() if name.lower() != "content-type"
+    }
+    multi = {
+        name: value
+        for name, value in (event.get("multiValueHeaders") or {}).items()
+        if name.lower() != "content-type"
+    }
+    headers["Content-Type"] = "application/json"
+    multi["Content-Type"] = ["application/json"]
+    return {**event, "headers": headers, "multiValueHeaders": multi}
+
+
 def api_handler(app: APIGatewayRestResolver, *, scope: str) -> LambdaHandler:
     """Wrap a resolver into a Lambda handler that enforces the cross-cutting rules first."""
 
@@ -103,8 +119,11 @@ def api_handler(app: APIGatewayRestResolver, *, scope: str) -> LambdaHandler:
                     raise
             if not allowed:
                 raise ForbiddenScope(scope)
-            if str(event.get("httpMethod", "")).upper() not in {"GET", "HEAD"}:
-                parse_json_object(event)
+            if (
+                str(event.get("httpMethod", "")).upper() not in {"GET", "HEAD"}
+                and parse_json_object(event) is not None
+            ):
+                event = _as_plain_json(event)
             app.append_context(principal=caller, request_id=request_id)  # type: ignore[no-untyped-call]
             response = app.resolve(event, context)
         except DomainError as error:
