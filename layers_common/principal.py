@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -45,7 +46,7 @@ class Principal:
         }
 
     @classmethod
-    def from_context(cls, context: dict[str, object] | None) -> Principal | None:
+    def from_context(cls, context: Mapping[str, object] | None) -> Principal | None:
         if not context or not context.get("orgId") or not context.get("keyId"):
             return None
         tier = str(context.get("tier") or "standard")

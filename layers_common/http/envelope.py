@@ -39,6 +39,8 @@ def error_body(code: str, message: str, request_id: str, details: dict[str, Any]
 
 def error_response(error: errors.DomainError, request_id: str) -> dict[str, Any]:
     status, code = status_and_code(error)
+    if status >= 500 and code == "INTERNAL":  # an unmapped error is a bug: say nothing more
+        return internal_error_response(request_id)
     headers = {"Content-Type": JSON_CONTENT_TYPE}
     retry_after = getattr(error, "retry_after", None)
     if retry_after is not None:

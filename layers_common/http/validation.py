@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from layers_common.errors import Issue, ValidationFailed
@@ -25,12 +25,12 @@ def issue_path(loc: Sequence[int | str]) -> str:
     return path
 
 
-def _message(error: dict[str, Any]) -> str:
+def _message(error: Mapping[str, Any]) -> str:
     message = str(error.get("msg", "is not valid"))
     return message.removeprefix("Value error, ")
 
 
-def validation_failed(errors: Iterable[dict[str, Any]]) -> ValidationFailed:
+def validation_failed(errors: Iterable[Mapping[str, Any]]) -> ValidationFailed:
     issues: list[Issue] = []
     for error in errors:
         if error.get("type") == "json_invalid":

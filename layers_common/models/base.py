@@ -18,3 +18,9 @@ class WireModel(BaseModel):
 
     def to_json(self) -> str:
         return self.model_dump_json(by_alias=True)
+
+
+class WireBody(WireModel):
+    """An incoming body: only the camelCase names are fields (`project_id` is an unknown field)."""
+
+    model_config = ConfigDict(populate_by_name=False, validate_by_name=False, validate_by_alias=True)

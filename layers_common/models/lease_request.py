@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, StringConstraints
 
-from layers_common.models.base import WireModel
+from layers_common.models.base import WireBody, WireModel
 
 LeaseRequestStatus = Literal["requested", "assigned", "partial", "rejected"]
 
@@ -41,14 +41,14 @@ def _distinct(codes: list[str]) -> list[str]:
 CountryCode = Annotated[str, AfterValidator(_iso_country)]
 
 
-class Niche(WireModel):
+class Niche(WireBody):
     vertical: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
     audience: Annotated[str, Field(max_length=500)] | None = None
     language: Annotated[str, AfterValidator(_bcp47)] | None = None
     geo: Annotated[list[CountryCode], Field(max_length=MAX_GEO), AfterValidator(_distinct)] | None = None
 
 
-class LeaseRequestBody(WireModel):
+class LeaseRequestBody(WireBody):
     """Body of `POST /v1/projects/:projectId/leased-accounts/request`."""
 
     project_id: str

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from layers_common.models.base import WireModel
+from layers_common.models.base import WireBody, WireModel
 
 LeaseStatus = Literal["assigned", "disconnected"]
 DisconnectedReason = Literal["released_by_partner", "insufficient_funds", "revoked_by_partner"]
@@ -34,7 +34,7 @@ class LeasedAccountPage(WireModel):
     next_cursor: str | None
 
 
-class ReleaseBody(WireModel):
+class ReleaseBody(WireBody):
     """Optional body of `DELETE /v1/leased-accounts/:id`."""
 
     reason: Annotated[str, Field(max_length=1000)] | None = None

@@ -1,0 +1,141 @@
+"""Resolving an Authorization header to a principal (api.md 1, Authentication)."""
+
+from __future__ import annotations
+
+import pytest
+
+from layers_common.api_keys import ParsedKey, format_api_key, generate_api_key, hash_secret
+from layers_common.errors import Unauthenticated
+from layers_common.repository.records import ApiKeyRecord, OrgRecord
+from layers_common.services.authorize import authorize
+from tests.fakes import FakeLeasingStore
+
+
+def stored_key(store: FakeLeasingStore, **changes) -> tuple[ParsedKey, str]:
+    """Store a key of org_a (active, live) and return it with its Authorization header."""
+    parsed, text = generate_api_key(changes.pop("env", "live"))
+    record = ApiKeyRecord(
+        key_id=parsed.key_id,
+        org_id="org_a",
+        secret_hash=hash_secret(parsed.secret),
+        env=parsed.env,
+        scopes=("leased:write",),
+        tier="pilot",
+        status="active",
+    )
+    values = {**record.__dict__, **changes}
+    store.put_api_key(ApiKeyRecord(**values))
+    return parsed, f"Bearer {text}"
+
+
+def test_a_valid_key_resolves_to_its_organization_scopes_and_tier(store):
+    # Given an active key of org_a
+    parsed, header = stored_key(store)
+    # When the header is authorized
+    caller = authorize(store, header)
+    # Then the principal carries the key's record
+    assert (caller.org_id, caller.key_id, caller.scopes, caller.tier, caller.env, caller.suspended) == (
+        "org_a",
+        parsed.key_id,
+        frozenset({"leased:write"}),
+        "pilot",
+        "live",
+        False,
+    )
+
+
+def test_an_unknown_key_id_is_unauthenticated(store):
+    # Given a well-formed key that was never stored
+    _, text = generate_api_key("live")
+    # When it is authorized
+    # Then the caller is unauthenticated
+    with pytest.raises(Unauthenticated):
+        authorize(store, f"Bearer {text}")
+
+
+def test_a_wrong_secret_is_unauthenticated(store):
+    # Given a stored key presented with another secret
+    parsed, _ = stored_key(store)
+    forged = ParsedKey(env=parsed.env, key_id=parsed.key_id, secret=generate_api_key("live")[0].secret)
+    # When it is authorized
+    # Then the caller is unauthenticated
+    with pytest.raises(Unauthenticated):
+        authorize(store, f"Bearer {format_api_key(forged)}")
+
+
+def test_a_revoked_key_is_unauthenticated(store):
+    # Given a revoked key
+    _, header = stored_key(store, status="revoked")
+    # When it is authorized
+    # Then the caller is unauthenticated
+    with pytest.raises(Unauthenticated):
+        authorize(store, header)
+
+
+def test_a_key_presented_with_the_other_env_prefix_is_unauthenticated(store):
+    # Given a live key presented as lp_test_
+    parsed, _ = stored_key(store)
+    other_env = ParsedKey(env="test", key_id=parsed.key_id, secret=parsed.secret)
+    # When it is authorized
+    # Then the caller is unauthenticated
+    with pytest.raises(Unauthenticated):
+        authorize(store, f"Bearer {format_api_key(other_env)}")
+
+
+def test_a_key_whose_organization_is_missing_is_unauthenticated(store):
+    # Given a key of an organization that does not exist
+    _, header = stored_key(store, org_id="org_gone")
+    # When it is authorized
+    # Then the caller is unauthenticated
+    with pytest.raises(Unauthenticated):
+        authorize(store, header)
+
+
+@pytest.mark.parametrize("header", [None, "", "Basic abc", "Bearer lp_live_short"])
+def test_a_missing_or_malformed_header_is_unauthenticated(store, header):
+    # Given no usable credential
+    # When it is authorized
+    # Then the caller is unauthenticated
+    with pytest.raises(Unauthenticated):
+        authorize(store, header)
+
+
+def test_every_refusal_says_the_same_thing(store):
+    # Given an unknown key and a revoked key
+    _, unknown = generate_api_key("live")
+    _, revoked = stored_key(store, status="revoked")
+    messages = []
+    for header in (f"Bearer {unknown}", revoked, None):
+        # When each is authorized
+        with pytest.raises(Unauthenticated) as raised:
+            authorize(store, header)
+        messages.append((raised.value.message, raised.value.details))
+    # Then the refusals cannot be told apart
+    assert len(set(map(str, messages))) == 1
+
+
+def test_a_suspended_key_authenticates_as_a_suspended_principal(store):
+    # Given a suspended key
+    _, header = stored_key(store, status="suspended")
+    # When it is authorized
+    caller = authorize(store, header)
+    # Then the principal is marked suspended (the kill switch answers downstream)
+    assert caller.suspended
+
+
+def test_a_key_of_a_suspended_organization_authenticates_as_a_suspended_principal(store):
+    # Given an active key of an organization that is suspended
+    store.put_org(OrgRecord(org_id="org_a", name="Org A", status="suspended"))
+    _, header = stored_key(store)
+    # When it is authorized
+    caller = authorize(store, header)
+    # Then the principal is marked suspended
+    assert caller.suspended
+
+
+def test_an_unknown_tier_on_the_record_is_treated_as_standard(store):
+    # Given a key record with a tier the service does not know
+    _, header = stored_key(store, tier="gold")
+    # When it is authorized
+    # Then the principal's tier is standard
+    assert authorize(store, header).tier == "standard"
