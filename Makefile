@@ -28,7 +28,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy layers_common leasing_cli functions
+	$(BIN)/mypy layers_common leasing_cli functions tests
 
 test: $(STAMP) lint typecheck
 	$(BIN)/pytest -n 2 --dist loadgroup

@@ -428,18 +428,9 @@ class LeasingRepository:
 
     # -- lease requests --------------------------------------------------------------------
 
-    def accept_lease_request(
-        self,
-        request: LeaseRequestRecord,
-        event: OutboxMessage,
-        response: StoredResponse,
-        claim: IdempotencyClaim | None,
-        *,
-        now_epoch: int,
-    ) -> AcceptOutcome:
-        """Request + outbox item (+ idempotency completion) in one transaction."""
+    def _lease_request_item(self, request: LeaseRequestRecord) -> Item:
         pk, sk = keys.lease_request(request.org_id, request.request_id)
-        item = {
+        return {
             "pk": pk,
             "sk": sk,
             "entity": "leaseRequest",
@@ -451,12 +442,28 @@ class LeasingRepository:
             "status": request.status,
             "submittedAt": request.submitted_at,
             "bodyHash": request.body_hash,
-            "assignedAt": None,
-            "assignedSocialAccountIds": [],
-            "note": None,
+            "assignedAt": request.assigned_at,
+            "assignedSocialAccountIds": list(request.assigned_social_account_ids),
+            "note": request.note,
             "target": request.target,
             "partnerNote": request.partner_note,
         }
+
+    def put_lease_request(self, request: LeaseRequestRecord) -> None:
+        """Write a lease request as it is (seeding and ops; the API goes through `accept_lease_request`)."""
+        self.client.put_item(TableName=self.table_name, Item=to_attributes(self._lease_request_item(request)))
+
+    def accept_lease_request(
+        self,
+        request: LeaseRequestRecord,
+        event: OutboxMessage,
+        response: StoredResponse,
+        claim: IdempotencyClaim | None,
+        *,
+        now_epoch: int,
+    ) -> AcceptOutcome:
+        """Request + outbox item (+ idempotency completion) in one transaction."""
+        item = self._lease_request_item(request)
         operations: list[dict[str, Any]] = [
             {
                 "Put": {

@@ -1,0 +1,147 @@
+"""The `leasing` command: run the system locally (`serve`), run one function (`invoke`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from collections.abc import Sequence
+from contextlib import redirect_stdout
+from pathlib import Path
+from types import FrameType
+from typing import Any, TextIO
+
+from leasing_cli.seed import SeedError, SeedFile, load_seed
+from leasing_cli.template import Template, TemplateError, default_template_path, load_template
+
+EXIT_USAGE = 2
+DEFAULT_SEED = Path(__file__).resolve().parent.parent / "seeds" / "demo.json"
+
+
+class CommandError(Exception):
+    """A problem the user can fix (bad file, unknown function): printed without a traceback."""
+
+
+def _load(template_path: str | None, seed_paths: Sequence[str]) -> tuple[Template, list[SeedFile]]:
+    # Every input is validated before anything starts or is written.
+    template = load_template(template_path or default_template_path())
+    return template, [load_seed(path) for path in seed_paths]
+
+
+# ---------------------------------------------------------------------------------------- serve
+
+
+def _stop_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def serve(args: argparse.Namespace, stdout: TextIO) -> int:
+    from leasing_cli.gateway import GatewayHTTPServer, LocalApiGateway, add_health_route
+    from leasing_cli.local_system import local_system
+
+    template, seeds = _load(args.template, args.seed)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    try:
+        # Function output (Powertools logs print to stdout) goes to stderr, so stdout carries only
+        # the ready line: a parent reading that line need not drain the pipe afterwards.
+        with (
+            redirect_stdout(sys.stderr),
+            local_system(template, seeds, dynamodb_endpoint=args.dynamodb_endpoint) as system,
+        ):
+            system.runtime.load_all()
+            gateway = LocalApiGateway(template, system.runtime)
+            add_health_route(gateway, system.dynamodb_endpoint, system.tables)
+            try:
+                server = GatewayHTTPServer((args.host, args.port), gateway, access_log=args.access_log)
+            except OSError as error:
+                raise CommandError(f"cannot listen on {args.host}:{args.port}: {error.strerror}") from None
+            try:
+                print(f"Listening on {server.url}", file=stdout, flush=True)
+                server.serve_forever()
+            finally:
+                server.server_close()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+# --------------------------------------------------------------------------------------- invoke
+
+
+def invoke(args: argparse.Namespace, stdout: TextIO) -> int:
+    from leasing_cli.local_system import local_system
+
+    template, seeds = _load(args.template, args.seed or [str(DEFAULT_SEED)])
+    if args.function not in template.functions:
+        known = ", ".join(sorted(template.functions))
+        raise CommandError(f"no function {args.function!r} in {template.path.name}; known: {known}")
+    try:
+        event = json.loads(Path(args.event).read_text(encoding="utf-8"))
+    except OSError as error:
+        raise CommandError(f"cannot read event file {args.event}: {error.strerror}") from None
+    except json.JSONDecodeError as error:
+        raise CommandError(f"{args.event} is not JSON: {error.msg} at line {error.lineno}") from None
+    result: Any
+    with redirect_stdout(sys.stderr), local_system(template, seeds) as system:
+        try:
+            result = system.runtime.invoke(args.function, event)
+        except Exception as error:  # reported like `sam local invoke` does, as the result
+            result = {"errorMessage": str(error), "errorType": type(error).__name__}
+    print(json.dumps(result, indent=2, default=str), file=stdout, flush=True)
+    return 0
+
+
+# ----------------------------------------------------------------------------------------- CLI
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="leasing", description="Run the leasing service locally from template.yaml (no Docker, no AWS)."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve_parser = commands.add_parser("serve", help="serve the API, with an embedded DynamoDB")
+    serve_parser.add_argument("--host", default="127.0.0.1")
+    serve_parser.add_argument("--port", type=int, default=3000, help="0 picks a free port")
+    serve_parser.add_argument(
+        "--seed", action="append", default=[], metavar="FILE", help="seed file (repeatable)"
+    )
+    serve_parser.add_argument(
+        "--dynamodb-endpoint",
+        metavar="URL",
+        help="use this DynamoDB-compatible endpoint instead of the embedded one",
+    )
+    serve_parser.add_argument("--template", metavar="PATH", help="SAM template (default: template.yaml)")
+    serve_parser.add_argument(
+        "--access-log", action="store_true", help="log method, path and status per request"
+    )
+    serve_parser.set_defaults(handler=serve)
+
+    invoke_parser = commands.add_parser("invoke", help="run one function once, like `sam local invoke`")
+    invoke_parser.add_argument("function", metavar="FunctionLogicalId")
+    invoke_parser.add_argument("--event", required=True, metavar="FILE", help="event JSON file")
+    invoke_parser.add_argument(
+        "--seed",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="seed file (repeatable; default seeds/demo.json)",
+    )
+    invoke_parser.add_argument("--template", metavar="PATH", help="SAM template (default: template.yaml)")
+    invoke_parser.set_defaults(handler=invoke)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.handler(args, sys.stdout)
+    except (CommandError, SeedError, TemplateError) as error:
+        print(f"leasing {args.command}: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,406 @@
+"""Seed files: validate the whole file first, then write it through the repository's put methods.
+
+A seed holds API keys in clear text, so nothing here echoes a key: the key field is a `SecretStr`
+and validation messages name the field, never its value.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from layers_common.api_keys import ParsedKey, hash_secret, parse_api_key
+from layers_common.clock import add_months, isoformat, new_id, parse_iso
+from layers_common.models.lease_request import CountryCode
+from layers_common.repository.leasing_repository import LeasingRepository
+from layers_common.repository.records import (
+    AccountRecord,
+    ApiKeyRecord,
+    LeaseRecord,
+    LeaseRequestRecord,
+    OrgRecord,
+    ScheduledPostRecord,
+)
+
+_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+
+
+class SeedError(ValueError):
+    """A seed file that cannot be applied; the message names every bad field."""
+
+
+def _timestamp(text: str) -> str:
+    if not _TIMESTAMP.match(text):
+        raise ValueError("must be an ISO-8601 UTC timestamp with a Z suffix, e.g. 2026-04-18T19:24:11Z")
+    parse_iso(text)  # a real date (rejects 2026-02-30)
+    return text
+
+
+def _api_key(key: SecretStr) -> SecretStr:
+    if parse_api_key(key.get_secret_value()) is None:
+        raise ValueError("is not a well-formed API key (lp_<live|test>_<16 of 0-9A-Z>_<43 base64url>)")
+    return key
+
+
+def _language(tag: str) -> str:
+    import langcodes
+
+    if "_" in tag or not langcodes.tag_is_valid(tag):
+        raise ValueError("is not a well-formed BCP-47 language tag (e.g. en, en-US, de)")
+    return tag
+
+
+Timestamp = Annotated[str, AfterValidator(_timestamp)]
+Identifier = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class SeedModel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, extra="forbid", frozen=True)
+
+
+class SeedApiKey(SeedModel):
+    key: Annotated[SecretStr, AfterValidator(_api_key)]
+    scopes: list[Annotated[str, Field(min_length=1)]] = []
+    tier: Literal["standard", "pilot", "partner"] = "standard"
+    status: Literal["active", "revoked", "suspended"] = "active"
+
+    @property
+    def parsed(self) -> ParsedKey:
+        parsed = parse_api_key(self.key.get_secret_value())
+        assert parsed is not None  # checked by the validator
+        return parsed
+
+
+class SeedProject(SeedModel):
+    id: Identifier
+    name: Name
+
+
+class SeedOrg(SeedModel):
+    id: Identifier
+    name: Name
+    wallet_balance_cents: Annotated[int, Field(strict=True, ge=0)] = 0
+    status: Literal["active", "suspended"] = "active"
+    api_keys: list[SeedApiKey] = []
+    projects: list[SeedProject] = []
+
+
+class SeedPoolAccount(SeedModel):
+    social_account_id: Identifier
+    handle: Name
+    platform: Name = "tiktok"
+    followers: Annotated[int, Field(strict=True, ge=0)] = 0
+    vertical: Annotated[str, Field(min_length=1, max_length=64)]
+    language: Annotated[str, AfterValidator(_language)] | None = None
+    geo: list[CountryCode] = []
+    monthly_price_cents: Annotated[int, Field(strict=True, ge=0)] = 15000
+
+
+class SeedConnectedAccount(SeedModel):
+    social_account_id: Identifier
+    project_id: Identifier
+    handle: Name
+    platform: Name = "tiktok"
+    status: Literal["connected", "disconnected"] = "connected"
+
+
+class SeedScheduledPost(SeedModel):
+    scheduled_post_id: Identifier
+    social_account_id: Identifier
+    status: Literal["queued", "published", "failed", "canceled"] = "queued"
+    scheduled_for: Timestamp | None = None
+
+
+class SeedLease(SeedModel):
+    """Extension of the seed format: a pool account already leased (or once leased) to a project."""
+
+    social_account_id: Identifier
+    org_id: Identifier
+    project_id: Identifier
+    assigned_at: Timestamp
+    request_id: Identifier | None = None
+    lease_id: Identifier = Field(default_factory=lambda: new_id("lse"))
+    status: Literal["assigned", "disconnected"] = "assigned"
+    disconnected_at: Timestamp | None = None
+    disconnected_reason: Literal["released_by_partner", "insufficient_funds"] | None = None
+
+    @model_validator(mode="after")
+    def _disconnection_fields(self) -> SeedLease:
+        ended = self.disconnected_at is not None or self.disconnected_reason is not None
+        if self.status == "assigned" and ended:
+            raise ValueError("an assigned lease has no disconnectedAt or disconnectedReason")
+        if self.status == "disconnected" and (
+            self.disconnected_at is None or self.disconnected_reason is None
+        ):
+            raise ValueError("a disconnected lease needs disconnectedAt and disconnectedReason")
+        return self
+
+
+class SeedLeaseRequest(SeedModel):
+    """Extension of the seed format: a lease request as the API shows it (e.g. one already fulfilled)."""
+
+    request_id: Identifier
+    org_id: Identifier
+    project_id: Identifier
+    count: Annotated[int, Field(strict=True, ge=1, le=50)]
+    niche: dict[str, Any]
+    status: Literal["requested", "assigned", "partial", "rejected"] = "requested"
+    submitted_at: Timestamp
+    assigned_at: Timestamp | None = None
+    assigned_social_account_ids: list[Identifier] = []
+    note: str | None = None
+
+
+class SeedFile(SeedModel):
+    orgs: list[SeedOrg] = []
+    pool: list[SeedPoolAccount] = []
+    social_accounts: list[SeedConnectedAccount] = []
+    scheduled_posts: list[SeedScheduledPost] = []
+    leases: list[SeedLease] = []
+    lease_requests: list[SeedLeaseRequest] = []
+
+
+def _path(location: Iterable[int | str]) -> str:
+    text = ""
+    for part in location:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _duplicates(
+    entries: Iterable[tuple[str, str]],
+) -> Iterator[str]:
+    """`(path, value)` pairs → one problem per value seen more than once, at each later path."""
+    seen: dict[str, str] = {}
+    for path, value in entries:
+        if value in seen:
+            yield f"{path}: duplicate id {value!r} (first at {seen[value]})"
+        else:
+            seen[value] = path
+
+
+def _reference_problems(seed: SeedFile) -> list[str]:
+    problems: list[str] = []
+    org_ids = {org.id for org in seed.orgs}
+    project_org = {project.id: org.id for org in seed.orgs for project in org.projects}
+    pool_ids = {account.social_account_id for account in seed.pool}
+    account_ids = pool_ids | {account.social_account_id for account in seed.social_accounts}
+
+    problems += _duplicates((f"orgs[{i}].id", org.id) for i, org in enumerate(seed.orgs))
+    problems += _duplicates(
+        (f"orgs[{i}].projects[{j}].id", project.id)
+        for i, org in enumerate(seed.orgs)
+        for j, project in enumerate(org.projects)
+    )
+    problems += [f"{path}: duplicate keyId (first at {first})" for path, first in _duplicate_key_ids(seed)]
+    problems += _duplicates(
+        [(f"pool[{i}].socialAccountId", a.social_account_id) for i, a in enumerate(seed.pool)]
+        + [
+            (f"socialAccounts[{i}].socialAccountId", a.social_account_id)
+            for i, a in enumerate(seed.social_accounts)
+        ]
+    )
+    problems += _duplicates(
+        (f"scheduledPosts[{i}].scheduledPostId", post.scheduled_post_id)
+        for i, post in enumerate(seed.scheduled_posts)
+    )
+    problems += _duplicates((f"leases[{i}].leaseId", lease.lease_id) for i, lease in enumerate(seed.leases))
+    for i, account in enumerate(seed.social_accounts):
+        if account.project_id not in project_org:
+            problems.append(f"socialAccounts[{i}].projectId: unknown project {account.project_id!r}")
+    for i, post in enumerate(seed.scheduled_posts):
+        if post.social_account_id not in account_ids:
+            problems.append(
+                f"scheduledPosts[{i}].socialAccountId: unknown social account {post.social_account_id!r}"
+            )
+    assigned = Counter(lease.social_account_id for lease in seed.leases if lease.status == "assigned")
+    for i, lease in enumerate(seed.leases):
+        if lease.social_account_id not in pool_ids:
+            problems.append(
+                f"leases[{i}].socialAccountId: {lease.social_account_id!r} is not a seeded pool account"
+            )
+        elif lease.status == "assigned" and assigned[lease.social_account_id] > 1:
+            problems.append(
+                f"leases[{i}].socialAccountId: {lease.social_account_id!r} has more than one assigned lease"
+            )
+        if lease.org_id not in org_ids:
+            problems.append(f"leases[{i}].orgId: unknown org {lease.org_id!r}")
+        elif project_org.get(lease.project_id) != lease.org_id:
+            problems.append(
+                f"leases[{i}].projectId: org {lease.org_id!r} has no project {lease.project_id!r}"
+            )
+    problems += _duplicates(
+        (f"leaseRequests[{i}].requestId", f"{request.org_id}/{request.request_id}")
+        for i, request in enumerate(seed.lease_requests)
+    )
+    for i, request in enumerate(seed.lease_requests):
+        if request.org_id not in org_ids:
+            problems.append(f"leaseRequests[{i}].orgId: unknown org {request.org_id!r}")
+        elif project_org.get(request.project_id) != request.org_id:
+            problems.append(
+                f"leaseRequests[{i}].projectId: org {request.org_id!r} has no project {request.project_id!r}"
+            )
+    return problems
+
+
+def _duplicate_key_ids(seed: SeedFile) -> Iterator[tuple[str, str]]:
+    first_seen: dict[str, str] = {}
+    for i, org in enumerate(seed.orgs):
+        for j, api_key in enumerate(org.api_keys):
+            path = f"orgs[{i}].apiKeys[{j}].key"
+            key_id = api_key.parsed.key_id
+            if key_id in first_seen:
+                yield path, first_seen[key_id]
+            else:
+                first_seen[key_id] = path
+
+
+def validate_seed(data: Any, *, source: str = "seed") -> SeedFile:
+    """Validate parsed JSON as a seed, cross-references included; raise `SeedError` naming each field."""
+    try:
+        seed = SeedFile.model_validate(data)
+    except ValidationError as error:
+        # Only the location and message: pydantic's own text would include the input (an API key).
+        lines = [
+            f"{_path(issue['loc']) or '(top level)'}: {issue['msg'].removeprefix('Value error, ')}"
+            for issue in error.errors()
+        ]
+        raise SeedError(f"{source} is not a valid seed file:\n  " + "\n  ".join(lines)) from None
+    problems = _reference_problems(seed)
+    if problems:
+        raise SeedError(f"{source} is not a valid seed file:\n  " + "\n  ".join(problems))
+    return seed
+
+
+def load_seed(path: Path | str) -> SeedFile:
+    """Read and validate a seed file; nothing is written until the whole file is known to be good."""
+    seed_path = Path(path)
+    try:
+        text = seed_path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise SeedError(f"cannot read seed file {seed_path}: {error.strerror}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        # `error.msg` only, never `str(error)` with the document around the position.
+        raise SeedError(
+            f"{seed_path} is not JSON: {error.msg} at line {error.lineno} column {error.colno}"
+        ) from None
+    return validate_seed(data, source=str(seed_path))
+
+
+def apply_seed(repo: LeasingRepository, seed: SeedFile) -> None:
+    """Write a validated seed through the repository (orgs, keys, projects, accounts, posts, leases)."""
+    for org in seed.orgs:
+        repo.put_org(OrgRecord(org_id=org.id, name=org.name, status=org.status))
+        repo.put_wallet(org.id, org.wallet_balance_cents)
+        for project in org.projects:
+            repo.put_project(org.id, project.id, project.name)
+        for api_key in org.api_keys:
+            parsed = api_key.parsed
+            repo.put_api_key(
+                ApiKeyRecord(
+                    key_id=parsed.key_id,
+                    org_id=org.id,
+                    secret_hash=hash_secret(parsed.secret),
+                    env=parsed.env,
+                    scopes=tuple(api_key.scopes),
+                    tier=api_key.tier,
+                    status=api_key.status,
+                )
+            )
+    pool = {account.social_account_id: account for account in seed.pool}
+    for account in seed.pool:
+        repo.put_account(
+            AccountRecord(
+                social_account_id=account.social_account_id,
+                kind="pool",
+                handle=account.handle,
+                platform=account.platform,
+                followers=account.followers,
+                pool_status="available",
+                vertical=account.vertical,
+                language=account.language,
+                geo=tuple(account.geo),
+                monthly_price_cents=account.monthly_price_cents,
+            )
+        )
+    project_org = {project.id: org.id for org in seed.orgs for project in org.projects}
+    for connected in seed.social_accounts:
+        repo.put_account(
+            AccountRecord(
+                social_account_id=connected.social_account_id,
+                kind="connected",
+                handle=connected.handle,
+                platform=connected.platform,
+                org_id=project_org[connected.project_id],
+                project_id=connected.project_id,
+                status=connected.status,
+            )
+        )
+    for post in seed.scheduled_posts:
+        repo.put_scheduled_post(
+            ScheduledPostRecord(
+                scheduled_post_id=post.scheduled_post_id,
+                social_account_id=post.social_account_id,
+                status=post.status,
+                scheduled_for=post.scheduled_for,
+            )
+        )
+    # Ended leases first: each put_lease points the pool account at its lease (or frees it).
+    for lease in sorted(seed.leases, key=lambda lease: lease.status != "disconnected"):
+        account = pool[lease.social_account_id]
+        repo.put_lease(
+            LeaseRecord(
+                org_id=lease.org_id,
+                lease_id=lease.lease_id,
+                social_account_id=lease.social_account_id,
+                project_id=lease.project_id,
+                request_id=lease.request_id,
+                handle=account.handle,
+                platform=account.platform,
+                followers=account.followers,
+                status=lease.status,
+                assigned_at=lease.assigned_at,
+                next_renewal_at=(
+                    isoformat(add_months(parse_iso(lease.assigned_at), 1))
+                    if lease.status == "assigned"
+                    else None
+                ),
+                monthly_price_cents=account.monthly_price_cents,
+                disconnected_at=lease.disconnected_at,
+                disconnected_reason=lease.disconnected_reason,
+            )
+        )
+    for request in seed.lease_requests:
+        repo.put_lease_request(
+            LeaseRequestRecord(
+                org_id=request.org_id,
+                request_id=request.request_id,
+                project_id=request.project_id,
+                count=request.count,
+                niche=request.niche,
+                status=request.status,
+                submitted_at=request.submitted_at,
+                body_hash="",  # a seeded request was not submitted through the API: no body to replay
+                assigned_at=request.assigned_at,
+                assigned_social_account_ids=tuple(request.assigned_social_account_ids),
+                note=request.note,
+            )
+        )

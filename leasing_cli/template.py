@@ -1,0 +1,471 @@
+"""Read `template.yaml` into a typed model the local runtime can run, and create its tables.
+
+CloudFormation short tags (`!Ref`, `!GetAtt`, `!Sub`, ...) are loaded as their long forms, and the
+intrinsic functions the runtime needs are resolved locally: parameters take their defaults, a table
+is named by its logical id, an event bus by its resolved `Name`, the region is `us-east-1`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"
+STACK_NAME = "leasing-local"
+
+PSEUDO_PARAMETERS: dict[str, str] = {
+    "AWS::Region": REGION,
+    "AWS::AccountId": ACCOUNT_ID,
+    "AWS::Partition": "aws",
+    "AWS::URLSuffix": "amazonaws.com",
+    "AWS::StackName": STACK_NAME,
+    "AWS::StackId": f"arn:aws:cloudformation:{REGION}:{ACCOUNT_ID}:stack/{STACK_NAME}/local",
+    "AWS::NoValue": "",
+}
+
+_FN_TAGS = (
+    "And",
+    "Base64",
+    "Cidr",
+    "Equals",
+    "FindInMap",
+    "GetAZs",
+    "If",
+    "ImportValue",
+    "Join",
+    "Not",
+    "Or",
+    "Select",
+    "Split",
+    "Sub",
+    "Transform",
+)
+_SUB_PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")
+
+
+class TemplateError(ValueError):
+    """The template cannot be read or uses something the local runtime does not support."""
+
+
+class CloudFormationLoader(yaml.SafeLoader):
+    """SafeLoader that also reads CloudFormation short tags as their long forms."""
+
+
+def _node_value(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.ScalarNode):
+        return loader.construct_scalar(node)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node, deep=True)
+    if isinstance(node, yaml.MappingNode):
+        return loader.construct_mapping(node, deep=True)
+    raise TemplateError(f"unsupported YAML node for tag {node.tag}")  # pragma: no cover
+
+
+def _long_form(key: str) -> Any:
+    def construct(loader: yaml.SafeLoader, node: yaml.Node) -> dict[str, Any]:
+        return {key: _node_value(loader, node)}
+
+    return construct
+
+
+def _get_att(loader: yaml.SafeLoader, node: yaml.Node) -> dict[str, Any]:
+    value = _node_value(loader, node)
+    if isinstance(value, str):  # `!GetAtt Resource.Attribute` (the attribute may itself contain dots)
+        resource, _, attribute = value.partition(".")
+        value = [resource, attribute]
+    return {"Fn::GetAtt": value}
+
+
+CloudFormationLoader.add_constructor("!Ref", _long_form("Ref"))
+CloudFormationLoader.add_constructor("!Condition", _long_form("Condition"))
+CloudFormationLoader.add_constructor("!GetAtt", _get_att)
+for _name in _FN_TAGS:
+    CloudFormationLoader.add_constructor(f"!{_name}", _long_form(f"Fn::{_name}"))
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    type: str
+    default: str | None
+
+
+@dataclass(frozen=True)
+class ApiRoute:
+    """One `Api` event of a function: `method` upper case, `path` with `{param}` placeholders."""
+
+    method: str
+    path: str
+    event_name: str
+    function_id: str
+    uses_authorizer: bool = True
+
+
+@dataclass(frozen=True)
+class Function:
+    """An `AWS::Serverless::Function` with Globals applied and its environment resolved."""
+
+    logical_id: str
+    code_uri: Path
+    handler: str
+    environment: dict[str, str]
+    timeout_seconds: int
+    memory_mb: int
+    routes: tuple[ApiRoute, ...]
+    events: dict[str, dict[str, Any]]  # every event source as written (type and properties)
+
+
+@dataclass(frozen=True)
+class GatewayResponse:
+    """A `GatewayResponses` entry: status, header mappings and body templates, as written."""
+
+    status_code: int | None
+    headers: dict[str, str]
+    templates: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Api:
+    """The `AWS::Serverless::Api`: stage, default authorizer and gateway responses."""
+
+    logical_id: str
+    stage_name: str
+    authorizer_function_id: str | None
+    identity_headers: tuple[str, ...]
+    gateway_responses: dict[str, GatewayResponse]
+
+
+@dataclass(frozen=True)
+class Template:
+    path: Path
+    parameters: dict[str, Parameter]
+    resources: dict[str, dict[str, Any]]
+    conditions: dict[str, Any] = field(default_factory=dict)
+    functions: dict[str, Function] = field(default_factory=dict)
+    tables: dict[str, dict[str, Any]] = field(default_factory=dict)
+    api: Api | None = None
+
+    @property
+    def routes(self) -> list[ApiRoute]:
+        return [route for function in self.functions.values() for route in function.routes]
+
+    def table_names(self) -> dict[str, str]:
+        """Logical id → local table name (locally, a table is named by its logical id)."""
+        return {logical_id: logical_id for logical_id in self.tables}
+
+    def resolve(self, value: Any) -> Any:
+        """Evaluate the intrinsic functions in `value` the way the local runtime deploys it."""
+        return _Resolver(self).resolve(value)
+
+    def resolve_string(self, value: Any) -> str:
+        resolved = self.resolve(value)
+        if isinstance(resolved, bool):
+            return "true" if resolved else "false"
+        if isinstance(resolved, str | int | float):
+            return str(resolved)
+        raise TemplateError(f"expected a string, got {resolved!r}")
+
+
+class _Resolver:
+    def __init__(self, template: Template) -> None:
+        self.template = template
+
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self.resolve(item) for item in value]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            ((key, argument),) = value.items()
+            if key == "Ref":
+                return self.ref(argument)
+            if key == "Condition":
+                return self.condition(argument)
+            if key.startswith("Fn::"):
+                return self.function(key, argument)
+        return {key: self.resolve(item) for key, item in value.items()}
+
+    def ref(self, name: str) -> Any:
+        if name in PSEUDO_PARAMETERS:
+            return PSEUDO_PARAMETERS[name]
+        parameter = self.template.parameters.get(name)
+        if parameter is not None:
+            if parameter.default is None:
+                raise TemplateError(f"parameter {name} has no Default to run with locally")
+            return parameter.default
+        resource = self.template.resources.get(name)
+        if resource is None:
+            raise TemplateError(f"Ref to unknown name {name!r}")
+        if resource.get("Type") == "AWS::Events::EventBus":
+            return self.resolve(resource.get("Properties", {}).get("Name", name))
+        return name  # tables, functions, queues, ...: the logical id is the local physical name
+
+    def get_att(self, resource_name: str, attribute: str) -> str:
+        resource = self.template.resources.get(resource_name)
+        if resource is None:
+            raise TemplateError(f"Fn::GetAtt of unknown resource {resource_name!r}")
+        kind = resource.get("Type", "")
+        physical = self.ref(resource_name)
+        if kind == "AWS::DynamoDB::Table":
+            table_arn = f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{physical}"
+            return f"{table_arn}/stream/local" if attribute == "StreamArn" else table_arn
+        if kind == "AWS::Events::EventBus":
+            return (
+                physical
+                if attribute == "Name"
+                else f"arn:aws:events:{REGION}:{ACCOUNT_ID}:event-bus/{physical}"
+            )
+        if kind == "AWS::Serverless::Function":
+            return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{physical}"
+        if kind == "AWS::SQS::Queue" and attribute == "QueueName":
+            return str(physical)
+        return f"arn:aws:local:{REGION}:{ACCOUNT_ID}:{physical}/{attribute}"
+
+    def sub(self, argument: Any) -> str:
+        if isinstance(argument, list):
+            text, variables = argument[0], {key: self.resolve(item) for key, item in argument[1].items()}
+        else:
+            text, variables = argument, {}
+
+        def replace(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name.startswith("!"):  # `${!Literal}` is the escape for a literal `${Literal}`
+                return "${" + name[1:] + "}"
+            if name in variables:
+                return str(variables[name])
+            if "." in name and name.split(".", 1)[0] in self.template.resources:
+                resource, attribute = name.split(".", 1)
+                return self.get_att(resource, attribute)
+            return str(self.ref(name))
+
+        return _SUB_PLACEHOLDER.sub(replace, str(text))
+
+    def condition(self, name: str) -> bool:
+        if name not in self.template.conditions:
+            raise TemplateError(f"unknown condition {name!r}")
+        return bool(self.resolve(self.template.conditions[name]))
+
+    def function(self, key: str, argument: Any) -> Any:
+        if key == "Fn::GetAtt":
+            resource, attribute = argument if isinstance(argument, list) else str(argument).split(".", 1)
+            return self.get_att(resource, attribute)
+        if key == "Fn::Sub":
+            return self.sub(argument)
+        if key == "Fn::Join":
+            delimiter, items = argument
+            return str(delimiter).join(str(item) for item in self.resolve(items))
+        if key == "Fn::Select":
+            index, items = self.resolve(argument)
+            return items[int(index)]
+        if key == "Fn::Split":
+            delimiter, text = self.resolve(argument)
+            return str(text).split(str(delimiter))
+        if key == "Fn::If":
+            name, when_true, when_false = argument
+            return self.resolve(when_true if self.condition(name) else when_false)
+        if key == "Fn::Equals":
+            left, right = self.resolve(argument)
+            return str(left) == str(right)
+        if key == "Fn::And":
+            return all(self.resolve(item) for item in argument)
+        if key == "Fn::Or":
+            return any(self.resolve(item) for item in argument)
+        if key == "Fn::Not":
+            return not self.resolve(argument[0])
+        raise TemplateError(f"{key} is not supported by the local runtime")
+
+
+def _parameters(document: Mapping[str, Any]) -> dict[str, Parameter]:
+    parameters: dict[str, Parameter] = {}
+    for name, spec in (document.get("Parameters") or {}).items():
+        default = spec.get("Default")
+        parameters[name] = Parameter(
+            name=name,
+            type=str(spec.get("Type", "String")),
+            default=None if default is None else str(default),
+        )
+    return parameters
+
+
+def _routes(function_id: str, events: Mapping[str, Any], default_authorizer: bool) -> tuple[ApiRoute, ...]:
+    routes: list[ApiRoute] = []
+    for event_name, event in events.items():
+        if event.get("Type") != "Api":
+            continue
+        properties = event.get("Properties") or {}
+        authorizer = (properties.get("Auth") or {}).get("Authorizer")
+        routes.append(
+            ApiRoute(
+                method=str(properties["Method"]).upper(),
+                path=str(properties["Path"]),
+                event_name=event_name,
+                function_id=function_id,
+                uses_authorizer=default_authorizer and authorizer != "NONE",
+            )
+        )
+    return tuple(routes)
+
+
+def _api(template: Template) -> Api | None:
+    apis = {
+        logical_id: resource
+        for logical_id, resource in template.resources.items()
+        if resource.get("Type") == "AWS::Serverless::Api"
+    }
+    if not apis:
+        return None
+    if len(apis) > 1:
+        raise TemplateError(f"the local runtime serves one AWS::Serverless::Api, found {sorted(apis)}")
+    ((logical_id, resource),) = apis.items()
+    properties = resource.get("Properties") or {}
+    auth = properties.get("Auth") or {}
+    authorizer_function_id: str | None = None
+    identity_headers: tuple[str, ...] = ()
+    default_name = auth.get("DefaultAuthorizer")
+    if default_name and default_name != "NONE":
+        authorizer = (auth.get("Authorizers") or {}).get(default_name)
+        if authorizer is None:
+            raise TemplateError(f"DefaultAuthorizer {default_name} is not among the Api's Authorizers")
+        function_arn = authorizer.get("FunctionArn")
+        if isinstance(function_arn, dict) and "Fn::GetAtt" in function_arn:
+            target = function_arn["Fn::GetAtt"]
+            authorizer_function_id = target[0] if isinstance(target, list) else str(target).split(".")[0]
+        else:
+            raise TemplateError(
+                "the authorizer's FunctionArn must be a !GetAtt of a function in the template"
+            )
+        identity_headers = tuple((authorizer.get("Identity") or {}).get("Headers") or ())
+    responses: dict[str, GatewayResponse] = {}
+    for name, spec in (properties.get("GatewayResponses") or {}).items():
+        status = spec.get("StatusCode")
+        responses[name] = GatewayResponse(
+            status_code=None if status is None else int(status),
+            headers=dict((spec.get("ResponseParameters") or {}).get("Headers") or {}),
+            templates=dict(spec.get("ResponseTemplates") or {}),
+        )
+    return Api(
+        logical_id=logical_id,
+        stage_name=template.resolve_string(properties.get("StageName", "local")),
+        authorizer_function_id=authorizer_function_id,
+        identity_headers=identity_headers,
+        gateway_responses=responses,
+    )
+
+
+def _functions(template: Template, globals_: Mapping[str, Any], api: Api | None) -> dict[str, Function]:
+    functions: dict[str, Function] = {}
+    global_variables = (globals_.get("Environment") or {}).get("Variables") or {}
+    for logical_id, resource in template.resources.items():
+        if resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        properties = {**globals_, **(resource.get("Properties") or {})}
+        own_variables = ((resource.get("Properties") or {}).get("Environment") or {}).get("Variables") or {}
+        variables = {**global_variables, **own_variables}
+        code_uri = properties.get("CodeUri")
+        if not isinstance(code_uri, str):
+            raise TemplateError(f"{logical_id}: CodeUri must be a local folder")
+        events = dict(properties.get("Events") or {})
+        functions[logical_id] = Function(
+            logical_id=logical_id,
+            code_uri=(template.path.parent / code_uri).resolve(),
+            handler=str(properties.get("Handler", "app.lambda_handler")),
+            environment={name: template.resolve_string(value) for name, value in variables.items()},
+            timeout_seconds=int(properties.get("Timeout", 3)),
+            memory_mb=int(properties.get("MemorySize", 128)),
+            routes=_routes(logical_id, events, default_authorizer=bool(api and api.authorizer_function_id)),
+            events=events,
+        )
+    return functions
+
+
+def load_template(path: Path | str) -> Template:
+    """Read a SAM template and resolve what the local runtime needs from it."""
+    template_path = Path(path).resolve()
+    try:
+        document = yaml.load(template_path.read_text(encoding="utf-8"), Loader=CloudFormationLoader)  # noqa: S506
+    except (OSError, yaml.YAMLError) as error:
+        raise TemplateError(f"cannot read {template_path}: {error}") from error
+    if not isinstance(document, dict) or not isinstance(document.get("Resources"), dict):
+        raise TemplateError(f"{template_path} has no Resources section")
+    template = Template(
+        path=template_path,
+        parameters=_parameters(document),
+        resources=document["Resources"],
+        conditions=dict(document.get("Conditions") or {}),
+    )
+    template = replace(
+        template,
+        tables={
+            logical_id: dict(resource.get("Properties") or {})
+            for logical_id, resource in template.resources.items()
+            if resource.get("Type") == "AWS::DynamoDB::Table"
+        },
+    )
+    template = replace(template, api=_api(template))
+    globals_ = dict((document.get("Globals") or {}).get("Function") or {})
+    return replace(template, functions=_functions(template, globals_, template.api))
+
+
+def _table_request(table_name: str, properties: Mapping[str, Any]) -> dict[str, Any]:
+    request: dict[str, Any] = {
+        "TableName": table_name,
+        "AttributeDefinitions": properties["AttributeDefinitions"],
+        "KeySchema": properties["KeySchema"],
+        "BillingMode": properties.get("BillingMode", "PROVISIONED"),
+    }
+    for name in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes", "ProvisionedThroughput"):
+        if name in properties:
+            request[name] = properties[name]
+    stream = properties.get("StreamSpecification")
+    if stream:
+        request["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
+    return request
+
+
+def create_tables(
+    client: DynamoDBClient, template: Template, *, skip_existing: bool = False
+) -> dict[str, str]:
+    """Create every `AWS::DynamoDB::Table` of the template from its own properties.
+
+    Returns logical id → table name. With `skip_existing`, a table that already exists (an external
+    endpoint reused across runs) is left as it is.
+    """
+    created: dict[str, str] = {}
+    for logical_id, raw_properties in template.tables.items():
+        properties = template.resolve(raw_properties)
+        table_name = logical_id
+        try:
+            client.create_table(**_table_request(table_name, properties))
+        except client.exceptions.ResourceInUseException:
+            if not skip_existing:
+                raise
+            created[logical_id] = table_name
+            continue
+        client.get_waiter("table_exists").wait(
+            TableName=table_name, WaiterConfig={"Delay": 1, "MaxAttempts": 60}
+        )
+        ttl = properties.get("TimeToLiveSpecification")
+        if ttl and ttl.get("Enabled", True):
+            client.update_time_to_live(
+                TableName=table_name,
+                TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True},
+            )
+        created[logical_id] = table_name
+    return created
+
+
+def default_template_path() -> Path:
+    """`./template.yaml` when run from a project folder, else the template of this repository."""
+    here = Path.cwd() / "template.yaml"
+    if here.is_file():
+        return here
+    return Path(__file__).resolve().parent.parent / "template.yaml"

@@ -1,0 +1,291 @@
+"""Seed files: whole-file validation with field paths, and writing through the repository."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from layers_common.api_keys import secret_matches
+from layers_common.repository.leasing_repository import LeasingRepository
+from leasing_cli.seed import SeedError, apply_seed, load_seed, validate_seed
+from leasing_cli.template import create_tables, load_template
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO_SEED = ROOT / "seeds" / "demo.json"
+KEY = "lp_test_0123456789ABCDEF_" + "a" * 40 + "-_b"
+OTHER_KEY = "lp_live_ZYXWVUTSRQ987654_" + "c" * 43
+
+
+def minimal_seed() -> dict[str, Any]:
+    return {
+        "orgs": [
+            {
+                "id": "org_a",
+                "name": "A",
+                "walletBalanceCents": 1000,
+                "apiKeys": [{"key": KEY, "scopes": ["*"]}],
+                "projects": [{"id": "prj_a", "name": "Project A"}],
+            }
+        ],
+        "pool": [{"socialAccountId": "sa_pool_1", "handle": "coffee.one", "vertical": "coffee"}],
+        "socialAccounts": [
+            {"socialAccountId": "sa_byo_1", "projectId": "prj_a", "handle": "byo", "platform": "tiktok"}
+        ],
+        "scheduledPosts": [
+            {"scheduledPostId": "sp_1", "socialAccountId": "sa_byo_1", "scheduledFor": "2026-12-01T10:00:00Z"}
+        ],
+    }
+
+
+def problems_of(data: dict[str, Any]) -> str:
+    with pytest.raises(SeedError) as error:
+        validate_seed(data)
+    return str(error.value)
+
+
+@pytest.fixture
+def repository():
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        tables = create_tables(client, load_template(ROOT / "template.yaml"))
+        yield LeasingRepository(tables["LeasingTable"], client)
+
+
+def test_the_demo_seed_is_valid():
+    # Given the demo seed shipped with the repository
+    # When it is loaded
+    seed = load_seed(DEMO_SEED)
+
+    # Then it has the two orgs, a lease and the BYO account with its queued posts
+    assert [org.id for org in seed.orgs] == ["org_demo", "org_other"]
+    assert seed.orgs[0].wallet_balance_cents == 300000
+    assert seed.orgs[0].api_keys[0].scopes == ["*"]
+    assert {lease.social_account_id for lease in seed.leases} <= {
+        account.social_account_id for account in seed.pool
+    }
+    assert [post.status for post in seed.scheduled_posts] == ["queued", "queued"]
+
+
+def test_a_seed_with_no_orgs_is_valid():
+    # Given an empty seed
+    # When it is validated
+    seed = validate_seed({})
+
+    # Then it has nothing to write
+    assert seed.orgs == []
+
+
+def test_omitted_optional_fields_take_their_defaults():
+    # Given a seed that leaves out every optional field
+    # When it is validated
+    seed = validate_seed(minimal_seed())
+
+    # Then the documented defaults apply
+    org, pool_account = seed.orgs[0], seed.pool[0]
+    assert (org.status, org.api_keys[0].tier, org.api_keys[0].status) == ("active", "standard", "active")
+    assert (pool_account.platform, pool_account.followers, pool_account.geo) == ("tiktok", 0, [])
+    assert pool_account.monthly_price_cents == 15000
+    assert seed.scheduled_posts[0].status == "queued"
+
+
+def test_a_malformed_key_is_reported_at_its_path_without_its_text():
+    # Given a seed whose second key is malformed
+    data = minimal_seed()
+    bad_key = "lp_test_short_secret-that-must-not-be-echoed"
+    data["orgs"][0]["apiKeys"].append({"key": bad_key})
+
+    # When it is validated
+    message = problems_of(data)
+
+    # Then the message names the field and never repeats the key
+    assert "orgs[0].apiKeys[1].key" in message
+    assert bad_key not in message
+    assert "secret-that-must-not-be-echoed" not in message
+
+
+def test_an_unknown_field_is_refused_at_every_level():
+    # Given a typo deep in the seed
+    data = minimal_seed()
+    data["orgs"][0]["projects"][0]["colour"] = "red"
+
+    # When it is validated
+    message = problems_of(data)
+
+    # Then the unknown field is named
+    assert "orgs[0].projects[0].colour" in message
+
+
+def test_a_connected_account_must_reference_a_seeded_project():
+    # Given a BYO account in a project nobody seeded
+    data = minimal_seed()
+    data["socialAccounts"][0]["projectId"] = "prj_missing"
+
+    # When it is validated
+    message = problems_of(data)
+
+    # Then the reference is reported
+    assert "socialAccounts[0].projectId" in message
+
+
+def test_duplicate_ids_are_reported():
+    # Given the same pool account id twice and the same key id in two orgs
+    data = minimal_seed()
+    data["pool"].append(copy.deepcopy(data["pool"][0]))
+    data["orgs"].append({"id": "org_b", "name": "B", "apiKeys": [{"key": KEY}]})
+
+    # When it is validated
+    message = problems_of(data)
+
+    # Then both duplicates are named
+    assert "pool[1].socialAccountId" in message
+    assert "orgs[1].apiKeys[0].key: duplicate keyId" in message
+
+
+def test_a_scheduled_post_may_be_on_a_pool_account_but_not_on_an_unknown_one():
+    # Given one post on a pool account and one on an unknown account
+    data = minimal_seed()
+    data["scheduledPosts"] += [
+        {"scheduledPostId": "sp_2", "socialAccountId": "sa_pool_1", "status": "published"},
+        {"scheduledPostId": "sp_3", "socialAccountId": "sa_nobody"},
+    ]
+
+    # When it is validated
+    message = problems_of(data)
+
+    # Then only the unknown account is a problem
+    assert "scheduledPosts[2].socialAccountId" in message
+    assert "scheduledPosts[1]" not in message
+
+
+def test_a_lease_must_be_of_a_pool_account_in_a_project_of_its_org():
+    # Given a lease of a BYO account, into another org's project
+    data = minimal_seed()
+    data["orgs"].append({"id": "org_b", "name": "B", "projects": [{"id": "prj_b", "name": "B"}]})
+    data["leases"] = [
+        {
+            "socialAccountId": "sa_byo_1",
+            "orgId": "org_a",
+            "projectId": "prj_b",
+            "assignedAt": "2026-01-31T00:00:00Z",
+        }
+    ]
+
+    # When it is validated
+    message = problems_of(data)
+
+    # Then both problems are named
+    assert "leases[0].socialAccountId" in message
+    assert "leases[0].projectId" in message
+
+
+def test_a_disconnected_lease_needs_its_reason():
+    # Given a disconnected lease without a reason
+    data = minimal_seed()
+    data["leases"] = [
+        {
+            "socialAccountId": "sa_pool_1",
+            "orgId": "org_a",
+            "projectId": "prj_a",
+            "assignedAt": "2026-01-31T00:00:00Z",
+            "status": "disconnected",
+            "disconnectedAt": "2026-02-10T00:00:00Z",
+        }
+    ]
+
+    # When it is validated
+    message = problems_of(data)
+
+    # Then the lease is reported
+    assert "leases[0]" in message
+    assert "disconnectedReason" in message
+
+
+def test_a_timestamp_without_z_is_refused():
+    # Given a scheduled time with an offset instead of Z
+    data = minimal_seed()
+    data["scheduledPosts"][0]["scheduledFor"] = "2026-12-01T10:00:00+02:00"
+
+    # When it is validated
+    message = problems_of(data)
+
+    # Then the field is named
+    assert "scheduledPosts[0].scheduledFor" in message
+
+
+def test_a_file_that_is_not_json_is_reported_without_its_content(tmp_path):
+    # Given a broken seed file holding a key
+    path = tmp_path / "seed.json"
+    path.write_text('{"orgs": [{"apiKeys": [{"key": "' + KEY + '"}]} oops')
+
+    # When it is loaded
+    with pytest.raises(SeedError) as error:
+        load_seed(path)
+
+    # Then the message says where, not what
+    assert "line 1" in str(error.value)
+    assert KEY not in str(error.value)
+
+
+def test_applying_a_seed_writes_orgs_keys_projects_and_accounts(repository):
+    # Given a valid seed
+    seed = validate_seed(minimal_seed())
+
+    # When it is applied
+    apply_seed(repository, seed)
+
+    # Then everything is readable through the repository, the key only as a hash
+    assert repository.get_org("org_a").status == "active"
+    assert repository.get_wallet_balance("org_a") == 1000
+    assert repository.project_exists("org_a", "prj_a")
+    key = repository.get_api_key("0123456789ABCDEF")
+    assert (key.org_id, key.env, key.scopes, key.tier) == ("org_a", "test", ("*",), "standard")
+    assert secret_matches("a" * 40 + "-_b", key.secret_hash)
+    pool_account = repository.get_account("sa_pool_1")
+    assert (pool_account.kind, pool_account.pool_status) == ("pool", "available")
+    connected = repository.get_account("sa_byo_1")
+    assert (connected.kind, connected.org_id, connected.project_id) == ("connected", "org_a", "prj_a")
+    assert [post.scheduled_post_id for post in repository.list_scheduled_posts("sa_byo_1")] == ["sp_1"]
+
+
+def test_a_seeded_lease_points_its_pool_account_at_it(repository):
+    # Given a seed leasing the pool account on the last day of January
+    data = minimal_seed()
+    data["orgs"][0]["apiKeys"] = [{"key": OTHER_KEY, "scopes": []}]
+    data["leases"] = [
+        {
+            "socialAccountId": "sa_pool_1",
+            "orgId": "org_a",
+            "projectId": "prj_a",
+            "assignedAt": "2026-01-31T09:00:00Z",
+            "leaseId": "lse_seeded",
+        }
+    ]
+
+    # When it is applied
+    apply_seed(repository, validate_seed(data))
+
+    # Then the lease copies the account and renews a calendar month later (clamped)
+    lease = repository.get_lease("org_a", "lse_seeded")
+    assert (lease.handle, lease.monthly_price_cents, lease.status) == ("coffee.one", 15000, "assigned")
+    assert lease.next_renewal_at == "2026-02-28T09:00:00Z"
+    account = repository.get_account("sa_pool_1")
+    assert (account.pool_status, account.lease_id, account.leased_org_id) == ("leased", "lse_seeded", "org_a")
+
+
+def test_the_demo_seed_applies(repository):
+    # Given the demo seed
+    seed = load_seed(DEMO_SEED)
+
+    # When it is applied
+    apply_seed(repository, seed)
+
+    # Then its seeded lease holds a pool account of org_demo
+    lease = seed.leases[0]
+    assert repository.get_account(lease.social_account_id).leased_org_id == "org_demo"
+    assert json.loads(DEMO_SEED.read_text())["orgs"][0]["id"] == "org_demo"
