@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 DEV_SEED := seeds/demo.json
 PORT ?= 3000
 
-.PHONY: venv dev test lint typecheck unit integration e2e infra bench clean
+.PHONY: venv dev test lint typecheck unit integration e2e infra bench clean event-schemas
 
 $(STAMP): requirements-dev.lock pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python >= 3.11 is required" >&2; exit 1; }
@@ -47,3 +47,6 @@ infra: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .aws-sam
+
+event-schemas: $(STAMP)
+	$(BIN)/python -c "from pathlib import Path; from layers_common.models.event_schemas import event_schemas, render; [Path(f'docs/events/{n}.schema.json').write_text(render(s)) for n, s in event_schemas().items()]"

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from layers_common.clock import Clock, SystemClock
+from layers_common.events_bus import EventBridgePublisher
 from layers_common.rate_limit import RateLimiter
 from layers_common.repository.leasing_repository import LeasingRepository
 from layers_common.settings import Settings, get_settings
@@ -17,6 +18,7 @@ class Dependencies:
     repository: LeasingRepository
     clock: Clock
     rate_limiter: RateLimiter
+    publisher: EventBridgePublisher
 
 
 @cache
@@ -24,11 +26,20 @@ def dependencies() -> Dependencies:
     settings = get_settings()
     repository = LeasingRepository(settings.table_name)
     return Dependencies(
-        settings=settings, repository=repository, clock=SystemClock(), rate_limiter=RateLimiter(repository)
+        settings=settings,
+        repository=repository,
+        clock=SystemClock(),
+        rate_limiter=RateLimiter(repository),
+        publisher=EventBridgePublisher(settings.event_bus_name),
     )
 
 
 def reset_dependencies() -> None:
     """Forget cached settings and clients (tests and the local runtime change the environment)."""
+    from layers_common.events_bus import events_client
+    from layers_common.repository.dynamodb import dynamodb_client
+
     dependencies.cache_clear()
     get_settings.cache_clear()
+    dynamodb_client.cache_clear()
+    events_client.cache_clear()

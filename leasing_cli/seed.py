@@ -10,6 +10,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -139,6 +140,8 @@ class SeedLease(SeedModel):
     status: Literal["assigned", "disconnected"] = "assigned"
     disconnected_at: Timestamp | None = None
     disconnected_reason: Literal["released_by_partner", "insufficient_funds"] | None = None
+    # Months already charged (1 = only the first). Default: paid up to now, so nothing is overdue.
+    periods_charged: Annotated[int, Field(strict=True, ge=1)] | None = None
 
     @model_validator(mode="after")
     def _disconnection_fields(self) -> SeedLease:
@@ -305,6 +308,17 @@ def load_seed(path: Path | str) -> SeedFile:
     return validate_seed(data, source=str(seed_path))
 
 
+def _periods_paid(lease: SeedLease) -> int:
+    """Months charged for a seeded lease: as given, else every period started up to now."""
+    if lease.periods_charged is not None:
+        return lease.periods_charged
+    assigned, now = parse_iso(lease.assigned_at), datetime.now(UTC)
+    periods = 1
+    while add_months(assigned, periods) <= now:
+        periods += 1
+    return periods
+
+
 def apply_seed(repo: LeasingRepository, seed: SeedFile) -> None:
     """Write a validated seed through the repository (orgs, keys, projects, accounts, posts, leases)."""
     for org in seed.orgs:
@@ -379,10 +393,11 @@ def apply_seed(repo: LeasingRepository, seed: SeedFile) -> None:
                 status=lease.status,
                 assigned_at=lease.assigned_at,
                 next_renewal_at=(
-                    isoformat(add_months(parse_iso(lease.assigned_at), 1))
+                    isoformat(add_months(parse_iso(lease.assigned_at), _periods_paid(lease)))
                     if lease.status == "assigned"
                     else None
                 ),
+                periods_charged=_periods_paid(lease),
                 monthly_price_cents=account.monthly_price_cents,
                 disconnected_at=lease.disconnected_at,
                 disconnected_reason=lease.disconnected_reason,

@@ -30,6 +30,7 @@ def make_world() -> World:
             "projectId": "prj_a" if n % 2 else "prj_a2",
             "assignedAt": f"2026-0{n}-1{n}T10:00:00Z",
             "requestId": "lreq_seeded",
+            "periodsCharged": 1,
         }
         for n in range(1, 6)
     ]

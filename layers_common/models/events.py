@@ -70,3 +70,52 @@ class SocialAccountRevoked(DomainEvent):
     social_account_id: str
     project_id: str | None
     disconnected_at: str
+
+
+class LeasedAccountAssigned(DomainEvent):
+    """An account was claimed, charged and leased for a request (one event per account)."""
+
+    event_type: Literal["LeasedAccountAssigned"] = "LeasedAccountAssigned"
+    event_version: Literal[1] = 1
+    lease_id: str
+    social_account_id: str
+    project_id: str
+    request_id: str
+    assigned_at: str
+    monthly_price_cents: int
+    next_renewal_at: str
+
+
+class LeaseRequestCompleted(DomainEvent):
+    """Assignment finished for a request: `assigned`, `partial` or `rejected`, with the note."""
+
+    event_type: Literal["LeaseRequestCompleted"] = "LeaseRequestCompleted"
+    event_version: Literal[1] = 1
+    request_id: str
+    project_id: str
+    status: Literal["assigned", "partial", "rejected"]
+    count: int
+    assigned_social_account_ids: list[str]
+    note: str | None
+
+
+class LeaseRenewed(DomainEvent):
+    """A lease was charged for one more period."""
+
+    event_type: Literal["LeaseRenewed"] = "LeaseRenewed"
+    event_version: Literal[1] = 1
+    lease_id: str
+    social_account_id: str
+    period: int
+    amount_cents: int
+    next_renewal_at: str
+
+
+EVENT_MODELS: tuple[type[DomainEvent], ...] = (
+    LeaseRequested,
+    LeasedAccountAssigned,
+    LeaseRequestCompleted,
+    LeaseRenewed,
+    LeasedAccountReleased,
+    SocialAccountRevoked,
+)

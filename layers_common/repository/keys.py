@@ -78,3 +78,25 @@ def project_leases(org_id: str, project_id: str, status: str) -> str:
 
 def lease_order(assigned_at: str, lease_id: str) -> str:
     return f"{assigned_at}#{lease_id}"
+
+
+RENEWAL_SHARDS = 16
+
+
+def renewal_shard(lease_id: str) -> str:
+    """Spread the renewal index over a few partitions (a stable hash of the lease id)."""
+    import zlib
+
+    return f"RENEWALS#{zlib.crc32(lease_id.encode()) % RENEWAL_SHARDS}"
+
+
+def renewal_order(next_renewal_at: str, lease_id: str) -> str:
+    return f"{next_renewal_at}#{lease_id}"
+
+
+def pool_vertical(vertical_key: str) -> str:
+    return f"POOL#{vertical_key}"
+
+
+def consumed(consumer: str, event_id: str) -> tuple[str, str]:
+    return f"CONSUMED#{consumer}#{event_id}", "CONSUMED"

@@ -24,6 +24,7 @@ from layers_common.repository.records import (
     LeasePage,
     LeaseRecord,
     LeaseRequestRecord,
+    LedgerEntry,
     OrgRecord,
     OutboxMessage,
     RateWindow,
@@ -39,6 +40,9 @@ OUTBOX_RETENTION_SECONDS = 7 * 24 * 3600
 TRANSACTION_LIMIT = 100
 
 AcceptOutcome = Literal["accepted", "request_id_taken", "claim_lost"]
+ClaimOutcome = Literal["claimed", "account_taken", "wallet_short", "request_moved"]
+RenewOutcome = Literal["renewed", "lease_moved", "wallet_short"]
+CONSUMED_RETENTION_SECONDS = 30 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,7 @@ def _lease_from_item(item: Item) -> LeaseRecord:
         monthly_price_cents=item["monthlyPriceCents"],
         disconnected_at=item.get("disconnectedAt"),
         disconnected_reason=item.get("disconnectedReason"),
+        periods_charged=int(item.get("periodsCharged", 1)),
     )
 
 
@@ -490,8 +495,10 @@ class LeasingRepository:
             raise
         return "accepted"
 
-    def get_lease_request(self, org_id: str, request_id: str) -> LeaseRequestRecord | None:
-        item = self._get(keys.lease_request(org_id, request_id))
+    def get_lease_request(
+        self, org_id: str, request_id: str, *, consistent: bool = False
+    ) -> LeaseRequestRecord | None:
+        item = self._get(keys.lease_request(org_id, request_id), consistent=consistent)
         return _lease_request_from_item(item) if item else None
 
     # -- leases ----------------------------------------------------------------------------
@@ -538,7 +545,8 @@ class LeasingRepository:
                     "Update": {
                         "TableName": self.table_name,
                         "Key": _key(keys.account(lease.social_account_id)),
-                        "UpdateExpression": "SET #pool = :pool, #lease = :lease, #org = :org",
+                        "UpdateExpression": "SET #pool = :pool, #lease = :lease, #org = :org"
+                        + (" REMOVE #gsi1pk, #gsi1sk" if lease.status == "assigned" else ""),
                         "ConditionExpression": "attribute_exists(#pk) AND #kind = :kind",
                         "ExpressionAttributeNames": {
                             "#pool": "poolStatus",
@@ -546,6 +554,11 @@ class LeasingRepository:
                             "#org": "leasedOrgId",
                             "#pk": "pk",
                             "#kind": "kind",
+                            **(
+                                {"#gsi1pk": "gsi1pk", "#gsi1sk": "gsi1sk"}
+                                if lease.status == "assigned"
+                                else {}
+                            ),
                         },
                         "ExpressionAttributeValues": {
                             ":pool": {"S": "leased" if lease.status == "assigned" else "available"},
@@ -583,6 +596,15 @@ class LeasingRepository:
             "monthlyPriceCents": lease.monthly_price_cents,
             "disconnectedAt": lease.disconnected_at,
             "disconnectedReason": lease.disconnected_reason,
+            "periodsCharged": lease.periods_charged,
+            **(
+                {
+                    "gsi3pk": keys.renewal_shard(lease.lease_id),
+                    "gsi3sk": keys.renewal_order(lease.next_renewal_at, lease.lease_id),
+                }
+                if lease.status == "assigned" and lease.next_renewal_at
+                else {}
+            ),
         }
 
     def release_lease(
@@ -595,10 +617,12 @@ class LeasingRepository:
         audit_id: str,
         event: OutboxMessage,
         now_epoch: int,
+        expected_periods: int | None = None,
     ) -> bool:
         """End an assigned lease: lease change + audit entry + outbox item in one transaction.
 
-        False when the lease is no longer assigned (a concurrent release won).
+        False when the lease is no longer assigned (a concurrent release won), or, with
+        `expected_periods`, when a renewal charged it meanwhile.
         """
         order = keys.lease_order(lease.assigned_at, lease.lease_id)
         update = {
@@ -607,9 +631,11 @@ class LeasingRepository:
                 "Key": _key(keys.lease(lease.org_id, lease.lease_id)),
                 "UpdateExpression": (
                     "SET #status = :disconnected, #at = :at, #reason = :reason, #renewal = :null, "
-                    "#gsi1pk = :gsi1pk, #gsi1sk = :order, #gsi2pk = :gsi2pk, #gsi2sk = :order"
+                    "#gsi1pk = :gsi1pk, #gsi1sk = :order, #gsi2pk = :gsi2pk, #gsi2sk = :order "
+                    "REMOVE #gsi3pk, #gsi3sk"
                 ),
-                "ConditionExpression": "#status = :assigned",
+                "ConditionExpression": "#status = :assigned"
+                + (" AND #periods = :periods" if expected_periods is not None else ""),
                 "ExpressionAttributeNames": {
                     "#status": "status",
                     "#at": "disconnectedAt",
@@ -619,8 +645,12 @@ class LeasingRepository:
                     "#gsi1sk": "gsi1sk",
                     "#gsi2pk": "gsi2pk",
                     "#gsi2sk": "gsi2sk",
+                    "#gsi3pk": "gsi3pk",
+                    "#gsi3sk": "gsi3sk",
+                    **({"#periods": "periodsCharged"} if expected_periods is not None else {}),
                 },
                 "ExpressionAttributeValues": {
+                    **({":periods": {"N": str(expected_periods)}} if expected_periods is not None else {}),
                     ":disconnected": {"S": "disconnected"},
                     ":assigned": {"S": "assigned"},
                     ":at": {"S": disconnected_at},
@@ -640,6 +670,376 @@ class LeasingRepository:
                 return False
             raise
         return True
+
+    # -- assignment ------------------------------------------------------------------------
+
+    def list_available_pool(self, vertical_key: str) -> list[AccountRecord]:
+        """Available pool accounts of one vertical (the index holds only available ones)."""
+        accounts: list[AccountRecord] = []
+        start: dict[str, Any] | None = None
+        while True:
+            kwargs: dict[str, Any] = {
+                "TableName": self.table_name,
+                "IndexName": "gsi1",
+                "KeyConditionExpression": "#pk = :pk",
+                "ExpressionAttributeNames": {"#pk": "gsi1pk"},
+                "ExpressionAttributeValues": {":pk": {"S": keys.pool_vertical(vertical_key)}},
+            }
+            if start:
+                kwargs["ExclusiveStartKey"] = start
+            response = self.client.query(**kwargs)
+            accounts.extend(_account_from_item(from_attributes(item)) for item in response.get("Items", []))
+            start = response.get("LastEvaluatedKey")
+            if not start:
+                return accounts
+
+    def _ledger_put(self, entry: LedgerEntry) -> dict[str, Any]:
+        pk, sk = keys.ledger_entry(entry.org_id, entry.entry_id)
+        return {
+            "Put": {
+                "TableName": self.table_name,
+                "Item": to_attributes(
+                    {
+                        "pk": pk,
+                        "sk": sk,
+                        "entity": "ledger",
+                        "orgId": entry.org_id,
+                        "entryId": entry.entry_id,
+                        "type": entry.type,
+                        "amountCents": entry.amount_cents,
+                        "at": entry.at,
+                        "socialAccountId": entry.social_account_id,
+                        "leaseId": entry.lease_id,
+                        "requestId": entry.request_id,
+                        "period": entry.period,
+                        "reason": entry.reason,
+                    }
+                ),
+                "ConditionExpression": "attribute_not_exists(#pk)",
+                "ExpressionAttributeNames": {"#pk": "pk"},
+            }
+        }
+
+    def _wallet_debit(self, org_id: str, cents: int) -> dict[str, Any]:
+        return {
+            "Update": {
+                "TableName": self.table_name,
+                "Key": _key(keys.wallet(org_id)),
+                "UpdateExpression": "SET #balance = #balance - :price",
+                "ConditionExpression": "attribute_exists(#balance) AND #balance >= :price",
+                "ExpressionAttributeNames": {"#balance": "balanceCents"},
+                "ExpressionAttributeValues": {":price": {"N": str(cents)}},
+            }
+        }
+
+    def claim_account(
+        self,
+        *,
+        request: LeaseRequestRecord,
+        slot: int,
+        lease: LeaseRecord,
+        ledger: LedgerEntry,
+        event: OutboxMessage,
+        now_epoch: int,
+    ) -> ClaimOutcome:
+        """Claim + charge + lease + request progress + ledger + outbox, all or nothing.
+
+        `slot` is how many accounts the request already has: the request condition makes a
+        duplicate delivery of the same request unable to fill one slot twice.
+        """
+        account_update = {
+            "Update": {
+                "TableName": self.table_name,
+                "Key": _key(keys.account(lease.social_account_id)),
+                "UpdateExpression": (
+                    "SET #pool = :leased, #lease = :lease, #org = :org REMOVE #gsi1pk, #gsi1sk"
+                ),
+                "ConditionExpression": "#pool = :available AND #kind = :kind",
+                "ExpressionAttributeNames": {
+                    "#pool": "poolStatus",
+                    "#lease": "leaseId",
+                    "#org": "leasedOrgId",
+                    "#kind": "kind",
+                    "#gsi1pk": "gsi1pk",
+                    "#gsi1sk": "gsi1sk",
+                },
+                "ExpressionAttributeValues": {
+                    ":leased": {"S": "leased"},
+                    ":available": {"S": "available"},
+                    ":lease": {"S": lease.lease_id},
+                    ":org": {"S": lease.org_id},
+                    ":kind": {"S": "pool"},
+                },
+            }
+        }
+        lease_put = {
+            "Put": {
+                "TableName": self.table_name,
+                "Item": to_attributes(self._lease_item(lease)),
+                "ConditionExpression": "attribute_not_exists(#pk)",
+                "ExpressionAttributeNames": {"#pk": "pk"},
+            }
+        }
+        request_update = {
+            "Update": {
+                "TableName": self.table_name,
+                "Key": _key(keys.lease_request(request.org_id, request.request_id)),
+                "UpdateExpression": "SET #ids = list_append(#ids, :one)",
+                "ConditionExpression": "#status = :requested AND size(#ids) = :slot",
+                "ExpressionAttributeNames": {"#ids": "assignedSocialAccountIds", "#status": "status"},
+                "ExpressionAttributeValues": {
+                    ":one": {"L": [{"S": lease.social_account_id}]},
+                    ":requested": {"S": "requested"},
+                    ":slot": {"N": str(slot)},
+                },
+            }
+        }
+        try:
+            self._transact(
+                [
+                    account_update,
+                    self._wallet_debit(lease.org_id, lease.monthly_price_cents),
+                    lease_put,
+                    request_update,
+                    self._ledger_put(ledger),
+                    self._outbox_put(event, now_epoch),
+                ]
+            )
+        except Exception as error:
+            codes = cancellation_codes(error)
+            if not codes:
+                raise
+            if codes[2] == "ConditionalCheckFailed" or codes[3] == "ConditionalCheckFailed":
+                return "request_moved"
+            if codes[0] == "ConditionalCheckFailed":
+                return "account_taken"
+            if codes[1] == "ConditionalCheckFailed":
+                return "wallet_short"
+            raise
+        return "claimed"
+
+    def complete_lease_request(
+        self,
+        request: LeaseRequestRecord,
+        *,
+        status: str,
+        assigned_at: str | None,
+        note: str | None,
+        assigned_count: int,
+        event: OutboxMessage,
+        now_epoch: int,
+    ) -> bool:
+        """Set the outcome (and announce it) unless another delivery already did."""
+        update = {
+            "Update": {
+                "TableName": self.table_name,
+                "Key": _key(keys.lease_request(request.org_id, request.request_id)),
+                "UpdateExpression": "SET #status = :status, #assigned_at = :assigned_at, #note = :note",
+                "ConditionExpression": "#status = :requested AND size(#ids) = :count",
+                "ExpressionAttributeNames": {
+                    "#status": "status",
+                    "#assigned_at": "assignedAt",
+                    "#note": "note",
+                    "#ids": "assignedSocialAccountIds",
+                },
+                "ExpressionAttributeValues": {
+                    ":status": {"S": status},
+                    ":assigned_at": to_attribute(assigned_at),
+                    ":note": to_attribute(note),
+                    ":requested": {"S": "requested"},
+                    ":count": {"N": str(assigned_count)},
+                },
+            }
+        }
+        try:
+            self._transact([update, self._outbox_put(event, now_epoch)])
+        except Exception as error:
+            codes = cancellation_codes(error)
+            if codes and codes[0] == "ConditionalCheckFailed":
+                return False
+            raise
+        return True
+
+    # -- renewals --------------------------------------------------------------------------
+
+    def leases_due(self, now_text: str) -> list[LeaseRecord]:
+        """Assigned leases whose `nextRenewalAt` is at or before `now_text`, oldest due first."""
+        due: list[LeaseRecord] = []
+        for shard in range(keys.RENEWAL_SHARDS):
+            start: dict[str, Any] | None = None
+            while True:
+                kwargs: dict[str, Any] = {
+                    "TableName": self.table_name,
+                    "IndexName": "gsi3",
+                    "KeyConditionExpression": "#pk = :pk AND #sk <= :bound",
+                    "ExpressionAttributeNames": {"#pk": "gsi3pk", "#sk": "gsi3sk"},
+                    "ExpressionAttributeValues": {
+                        ":pk": {"S": f"RENEWALS#{shard}"},
+                        ":bound": {"S": f"{now_text}#~"},  # `~` sorts after every id character
+                    },
+                }
+                if start:
+                    kwargs["ExclusiveStartKey"] = start
+                response = self.client.query(**kwargs)
+                due.extend(_lease_from_item(from_attributes(item)) for item in response.get("Items", []))
+                start = response.get("LastEvaluatedKey")
+                if not start:
+                    break
+        return sorted(due, key=lambda lease: (lease.next_renewal_at or "", lease.lease_id))
+
+    def renew_lease_period(
+        self,
+        lease: LeaseRecord,
+        *,
+        next_renewal_at: str,
+        ledger: LedgerEntry,
+        event: OutboxMessage,
+        now_epoch: int,
+    ) -> RenewOutcome:
+        """Charge period `lease.periods_charged` exactly once: lease + wallet + ledger + outbox."""
+        lease_update = {
+            "Update": {
+                "TableName": self.table_name,
+                "Key": _key(keys.lease(lease.org_id, lease.lease_id)),
+                "UpdateExpression": "SET #periods = :next, #renewal = :renewal, #gsi3sk = :order",
+                "ConditionExpression": "#status = :assigned AND #periods = :period",
+                "ExpressionAttributeNames": {
+                    "#periods": "periodsCharged",
+                    "#renewal": "nextRenewalAt",
+                    "#gsi3sk": "gsi3sk",
+                    "#status": "status",
+                },
+                "ExpressionAttributeValues": {
+                    ":next": {"N": str(lease.periods_charged + 1)},
+                    ":period": {"N": str(lease.periods_charged)},
+                    ":renewal": {"S": next_renewal_at},
+                    ":order": {"S": keys.renewal_order(next_renewal_at, lease.lease_id)},
+                    ":assigned": {"S": "assigned"},
+                },
+            }
+        }
+        try:
+            self._transact(
+                [
+                    lease_update,
+                    self._wallet_debit(lease.org_id, lease.monthly_price_cents),
+                    self._ledger_put(ledger),
+                    self._outbox_put(event, now_epoch),
+                ]
+            )
+        except Exception as error:
+            codes = cancellation_codes(error)
+            if not codes:
+                raise
+            if codes[0] == "ConditionalCheckFailed":
+                return "lease_moved"
+            if codes[1] == "ConditionalCheckFailed":
+                return "wallet_short"
+            raise
+        return "renewed"
+
+    # -- consumers of the release fan-out ---------------------------------------------------
+
+    def _consumed_put(self, consumer: str, event_id: str, now_epoch: int) -> dict[str, Any]:
+        pk, sk = keys.consumed(consumer, event_id)
+        return {
+            "Put": {
+                "TableName": self.table_name,
+                "Item": to_attributes(
+                    {
+                        "pk": pk,
+                        "sk": sk,
+                        "entity": "consumed",
+                        "consumer": consumer,
+                        "eventId": event_id,
+                        "expiresAt": now_epoch + CONSUMED_RETENTION_SECONDS,
+                    }
+                ),
+                "ConditionExpression": "attribute_not_exists(#pk)",
+                "ExpressionAttributeNames": {"#pk": "pk"},
+            }
+        }
+
+    def was_consumed(self, consumer: str, event_id: str) -> bool:
+        return self._get(keys.consumed(consumer, event_id), consistent=True) is not None
+
+    def mark_consumed(self, consumer: str, event_id: str, now_epoch: int) -> bool:
+        """Record that `consumer` handled `event_id`; False if it already had."""
+        try:
+            self._transact([self._consumed_put(consumer, event_id, now_epoch)])
+        except Exception as error:
+            if cancellation_codes(error)[:1] == ["ConditionalCheckFailed"]:
+                return False
+            raise
+        return True
+
+    def return_to_pool(
+        self, account: AccountRecord, *, lease_id: str, consumer: str, event_id: str, now_epoch: int
+    ) -> Literal["returned", "duplicate", "not_leased"]:
+        """Make the pool account available again if it still belongs to `lease_id`, exactly once."""
+        vertical_key = (account.vertical or "").strip().lower()
+        account_update = {
+            "Update": {
+                "TableName": self.table_name,
+                "Key": _key(keys.account(account.social_account_id)),
+                "UpdateExpression": "SET #pool = :available, #gsi1pk = :gsi1pk, #gsi1sk = :gsi1sk "
+                "REMOVE #lease, #org",
+                "ConditionExpression": "#lease = :lease",
+                "ExpressionAttributeNames": {
+                    "#pool": "poolStatus",
+                    "#gsi1pk": "gsi1pk",
+                    "#gsi1sk": "gsi1sk",
+                    "#lease": "leaseId",
+                    "#org": "leasedOrgId",
+                },
+                "ExpressionAttributeValues": {
+                    ":available": {"S": "available"},
+                    ":gsi1pk": {"S": keys.pool_vertical(vertical_key)},
+                    ":gsi1sk": {"S": account.social_account_id},
+                    ":lease": {"S": lease_id},
+                },
+            }
+        }
+        try:
+            self._transact([self._consumed_put(consumer, event_id, now_epoch), account_update])
+        except Exception as error:
+            codes = cancellation_codes(error)
+            if not codes:
+                raise
+            if codes[0] == "ConditionalCheckFailed":
+                return "duplicate"
+            if codes[1] == "ConditionalCheckFailed":
+                return "duplicate" if not self.mark_consumed(consumer, event_id, now_epoch) else "not_leased"
+            raise
+        return "returned"
+
+    def record_ledger_once(self, entry: LedgerEntry, *, consumer: str, event_id: str, now_epoch: int) -> bool:
+        """Append a ledger entry for an event exactly once (False on a duplicate delivery)."""
+        try:
+            self._transact([self._consumed_put(consumer, event_id, now_epoch), self._ledger_put(entry)])
+        except Exception as error:
+            if cancellation_codes(error)[:1] == ["ConditionalCheckFailed"]:
+                return False
+            raise
+        return True
+
+    def list_ledger(self, org_id: str) -> list[LedgerEntry]:
+        pk, _ = keys.org(org_id)
+        return [
+            LedgerEntry(
+                org_id=item["orgId"],
+                entry_id=item["entryId"],
+                type=item["type"],
+                amount_cents=int(item["amountCents"]),
+                at=item["at"],
+                social_account_id=item.get("socialAccountId"),
+                lease_id=item.get("leaseId"),
+                request_id=item.get("requestId"),
+                period=item.get("period"),
+                reason=item.get("reason"),
+            )
+            for item in self._query_prefix(pk, keys.LEDGER_PREFIX)
+        ]
 
     # -- social accounts, scheduled posts, audit -------------------------------------------
 
@@ -661,12 +1061,15 @@ class LeasingRepository:
                 orgId=account.org_id, projectId=account.project_id, status=account.status or "connected"
             )
         else:
+            vertical_key = (account.vertical or "").strip().lower()
+            if (account.pool_status or "available") == "available":
+                item.update(gsi1pk=keys.pool_vertical(vertical_key), gsi1sk=account.social_account_id)
             item.update(
                 poolStatus=account.pool_status or "available",
                 leaseId=account.lease_id,
                 leasedOrgId=account.leased_org_id,
                 vertical=account.vertical,
-                verticalKey=(account.vertical or "").strip().lower(),
+                verticalKey=vertical_key,
                 language=account.language,
                 geo=list(account.geo),
                 monthlyPriceCents=account.monthly_price_cents,

@@ -76,6 +76,7 @@ class LeaseRecord:
     monthly_price_cents: int
     disconnected_at: str | None = None
     disconnected_reason: str | None = None
+    periods_charged: int = 1  # the first month is charged on assignment
 
 
 @dataclass(frozen=True)
@@ -150,3 +151,19 @@ class RequestContext:
 class LeasePage:
     leases: list[LeaseRecord]
     last_order_key: str | None  # position after the last lease returned, when more follow
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """A wallet movement or billing fact; `amount_cents` >= 0 and `type` gives the direction."""
+
+    org_id: str
+    entry_id: str
+    type: str  # charge | credit | lease_ended
+    amount_cents: int
+    at: str
+    social_account_id: str | None = None
+    lease_id: str | None = None
+    request_id: str | None = None
+    period: int | None = None
+    reason: str | None = None

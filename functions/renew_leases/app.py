@@ -1,0 +1,18 @@
+"""Scheduled renewal run: charges every lease due at the scheduled event's `time`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from layers_common.clock import parse_iso
+from layers_common.dependencies import dependencies
+from layers_common.observability import logger
+from layers_common.services.renew_leases import renew_leases
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    now = parse_iso(str(event["time"])).replace(microsecond=0)
+    return renew_leases(now, store=dependencies().repository).as_dict()

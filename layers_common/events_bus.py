@@ -1,0 +1,75 @@
+"""Publishing to the `leasing` EventBridge bus: a port, and the EventBridge implementation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Protocol
+
+from layers_common.models.events import EVENT_SOURCE
+
+if TYPE_CHECKING:
+    from mypy_boto3_events import EventBridgeClient
+
+MAX_ENTRIES_PER_CALL = 10
+
+
+@dataclass(frozen=True)
+class BusEntry:
+    detail_type: str
+    detail_json: str
+
+
+class EventPublisher(Protocol):
+    def publish(self, entries: list[BusEntry]) -> list[int]:
+        """Publish; the indexes of the entries that were not accepted."""
+        ...
+
+
+@cache
+def events_client() -> EventBridgeClient:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client("events", config=Config(retries={"mode": "standard", "max_attempts": 4}))
+
+
+class EventBridgePublisher:
+    """PutEvents in calls of at most 10 entries; a failed call fails all of its entries."""
+
+    def __init__(self, bus_name: str, client: EventBridgeClient | None = None) -> None:
+        self.bus_name = bus_name
+        self._client = client
+
+    @property
+    def client(self) -> EventBridgeClient:
+        if self._client is None:
+            self._client = events_client()
+        return self._client
+
+    def publish(self, entries: list[BusEntry]) -> list[int]:
+        failed: list[int] = []
+        for start in range(0, len(entries), MAX_ENTRIES_PER_CALL):
+            chunk = entries[start : start + MAX_ENTRIES_PER_CALL]
+            try:
+                response = self.client.put_events(
+                    Entries=[
+                        {
+                            "Source": EVENT_SOURCE,
+                            "DetailType": entry.detail_type,
+                            "Detail": entry.detail_json,
+                            "EventBusName": self.bus_name,
+                        }
+                        for entry in chunk
+                    ]
+                )
+            except Exception:  # throttled or unreachable: the whole call is retried by the caller
+                failed.extend(range(start, start + len(chunk)))
+                continue
+            if response.get("FailedEntryCount", 0):
+                failed.extend(
+                    start + index
+                    for index, result in enumerate(response.get("Entries", []))
+                    if result.get("ErrorCode")
+                )
+        return failed
