@@ -403,7 +403,7 @@ def test_an_overdue_lease_is_charged_each_period_in_order_until_the_wallet_runs_
     assert report["renewed"] == 2
     assert report["disconnectedForInsufficientFunds"] == ["sa_due"]
     assert wallet(repository) == 0
-    periods = sorted(e.period for e in repository.list_ledger("org_m") if e.type == "charge")
+    periods = sorted(e.period or 0 for e in repository.list_ledger("org_m") if e.type == "charge")
     assert periods == [0, 1, 2]
     ended = api.get("/v1/leased-accounts?status=disconnected").json()["items"]
     assert [
