@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 DEV_SEED := seeds/demo.json
 PORT ?= 3000
 
-.PHONY: venv dev test lint typecheck unit integration e2e infra bench clean event-schemas
+.PHONY: venv dev test lint typecheck unit integration e2e infra bench clean event-schemas openapi
 
 $(STAMP): requirements-dev.lock pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python >= 3.11 is required" >&2; exit 1; }
@@ -50,3 +50,6 @@ clean:
 
 event-schemas: $(STAMP)
 	$(BIN)/python -c "from pathlib import Path; from layers_common.models.event_schemas import event_schemas, render; [Path(f'docs/events/{n}.schema.json').write_text(render(s)) for n, s in event_schemas().items()]"
+
+openapi: $(STAMP)
+	$(BIN)/python -c "from pathlib import Path; from leasing_cli.openapi import build_openapi, render; from leasing_cli.template import load_template; Path('docs/openapi.json').write_text(render(build_openapi(load_template('template.yaml'))))"

@@ -1,7 +1,85 @@
-"""The service's Powertools Logger (JSON lines; the API key id may be logged, never the key)."""
+"""Logging, metrics and tracing of the service.
+
+- Logger: JSON lines; carries the request id as correlation id and the API key *id* (never the key).
+- Metrics: CloudWatch EMF through Powertools' EMF provider, one metric set per invocation (held in a
+  context variable, so concurrent invocations in one process, as in the local runtime, never mix),
+  namespace from the function's settings, read when the invocation starts.
+- Tracing: X-Ray through Powertools' Tracer only when TRACING_ENABLED=true; when it is off the
+  X-Ray SDK is never imported (it costs 200-400 ms of cold start).
+"""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from contextvars import ContextVar
+from typing import Any
+
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
 
 logger = Logger(service="leasing")
+COUNT = MetricUnit.Count
+
+_current_metrics: ContextVar[AmazonCloudWatchEMFProvider | None] = ContextVar("leasing_metrics", default=None)
+
+Handler = Callable[[Any, Any], Any]
+
+
+def add_metric(name: str, value: float = 1, unit: MetricUnit = COUNT) -> None:
+    """Record a business metric for the running invocation (ignored outside one)."""
+    provider = _current_metrics.get()
+    if provider is not None and value:
+        provider.add_metric(name=name, unit=unit, value=value)
+
+
+def _with_metrics(handler: Handler) -> Handler:
+    @functools.wraps(handler)
+    def wrapper(event: Any, context: Any) -> Any:
+        from layers_common.settings import get_settings
+
+        settings = get_settings()
+        provider = AmazonCloudWatchEMFProvider(
+            namespace=settings.metrics_namespace,
+            service="leasing",
+            metric_set={},
+            dimension_set={},
+            metadata_set={},
+            default_dimensions={"stage": settings.stage},
+        )
+        token = _current_metrics.set(provider)
+        try:
+            return handler(event, context)
+        finally:
+            _current_metrics.reset(token)
+            if provider.metric_set:
+                provider.flush_metrics()
+
+    return wrapper
+
+
+def traced(handler: Handler) -> Handler:
+    """Trace the handler with X-Ray when the function's settings say so, decided on first call."""
+    chosen: list[Handler] = []
+
+    @functools.wraps(handler)
+    def wrapper(event: Any, context: Any) -> Any:
+        if not chosen:
+            from layers_common.settings import get_settings
+
+            if get_settings().tracing_enabled:
+                from aws_lambda_powertools import Tracer
+
+                chosen.append(Tracer(service="leasing").capture_lambda_handler(handler))
+            else:
+                chosen.append(handler)
+        return chosen[0](event, context)
+
+    return wrapper
+
+
+def observed(handler: Handler) -> Handler:
+    """Every function's handler: Lambda context in the logs, metrics flushed, optional tracing."""
+    with_context: Handler = logger.inject_lambda_context(clear_state=True)(_with_metrics(traced(handler)))
+    return with_context

@@ -19,6 +19,8 @@ class Settings(BaseModel):
     standard_monthly_price_cents: int = Field(default=15000, ge=1)
     idempotency_window_seconds: int = Field(default=24 * 3600, ge=60)
     idempotency_lock_seconds: int = Field(default=30, ge=1)
+    tracing_enabled: bool = False
+    metrics_namespace: str = "Layers/Leasing"
 
 
 _ENV = {
@@ -28,6 +30,8 @@ _ENV = {
     "standard_monthly_price_cents": "STANDARD_MONTHLY_PRICE_CENTS",
     "idempotency_window_seconds": "IDEMPOTENCY_WINDOW_SECONDS",
     "idempotency_lock_seconds": "IDEMPOTENCY_LOCK_SECONDS",
+    "tracing_enabled": "TRACING_ENABLED",
+    "metrics_namespace": "POWERTOOLS_METRICS_NAMESPACE",
 }
 
 

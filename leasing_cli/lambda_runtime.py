@@ -62,25 +62,41 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
-def function_environment(template: Template, dynamodb_endpoint: str) -> dict[str, str]:
-    """Union of every function's environment, pointed at the local DynamoDB with fake credentials."""
+def function_environment(
+    template: Template, dynamodb_endpoint: str, events_endpoint: str | None = None
+) -> dict[str, str]:
+    """Union of every function's environment, pointed at the local DynamoDB (and EventBridge, when
+    one is given) with fake credentials."""
     environment: dict[str, str] = {}
     for function in template.functions.values():
         environment.update(function.environment)
     environment.update(LOCAL_AWS_ENVIRONMENT)
     environment["AWS_ENDPOINT_URL_DYNAMODB"] = dynamodb_endpoint
     environment["AWS_ENDPOINT_URL_DYNAMODB_STREAMS"] = dynamodb_endpoint
+    if events_endpoint is not None:
+        # boto3 names the variable after the service id ("EventBridge"), not the endpoint prefix;
+        # AWS_ENDPOINT_URL_EVENTS is set too, for code that reads it explicitly.
+        environment["AWS_ENDPOINT_URL_EVENTBRIDGE"] = events_endpoint
+        environment["AWS_ENDPOINT_URL_EVENTS"] = events_endpoint
     return environment
 
 
-def configure_process_environment(template: Template, dynamodb_endpoint: str) -> None:
+def configure_process_environment(
+    template: Template, dynamodb_endpoint: str, events_endpoint: str | None = None
+) -> None:
     """Set the process environment once, before any handler module is imported."""
     for name in _UNSET_FOR_LOCAL:
         os.environ.pop(name, None)
-    os.environ.update(function_environment(template, dynamodb_endpoint))
-    from layers_common.repository.dynamodb import dynamodb_client
+    os.environ.update(function_environment(template, dynamodb_endpoint, events_endpoint))
+    # A client cached for an earlier endpoint must not be reused.
+    try:
+        from layers_common.dependencies import reset_dependencies
+    except ImportError:  # pragma: no cover - an older layers_common without the events client
+        from layers_common.repository.dynamodb import dynamodb_client
 
-    dynamodb_client.cache_clear()  # a client cached for an earlier endpoint must not be reused
+        dynamodb_client.cache_clear()
+    else:
+        reset_dependencies()
 
 
 def _load_module(function: Function, instance: int = 0) -> ModuleType:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from layers_common.repository.leasing_repository import LeasingRepository
 from leasing_cli.embedded_dynamodb import EmbeddedDynamoDB
 from leasing_cli.lambda_runtime import LOCAL_AWS_ENVIRONMENT, LambdaRuntime, configure_process_environment
+from leasing_cli.local_eventbridge import EventBridgeHTTPServer, LocalEventBridge
 from leasing_cli.seed import SeedFile, apply_seed
 from leasing_cli.template import REGION, Template, TemplateError, create_tables
 
@@ -42,6 +43,8 @@ class LocalSystem:
     tables: dict[str, str]  # logical id → table name
     repository: LeasingRepository
     runtime: LambdaRuntime
+    eventbridge: LocalEventBridge  # records PutEvents until an event path attaches its delivery
+    events_endpoint: str
 
 
 def leasing_table_name(template: Template, tables: dict[str, str]) -> str:
@@ -61,11 +64,15 @@ def local_system(
 ) -> Iterator[LocalSystem]:
     """Start DynamoDB (embedded unless an endpoint is given), create the tables, apply the seeds.
 
+    A local EventBridge (PutEvents only) is started too and named by `AWS_ENDPOINT_URL_EVENTS`; it
+    only records events until `leasing_cli.event_path.EventPath` attaches rule delivery to it.
     With an external endpoint, tables that already exist are kept as they are.
     """
     with ExitStack() as stack:
         endpoint = dynamodb_endpoint or stack.enter_context(EmbeddedDynamoDB()).endpoint_url
-        configure_process_environment(template, endpoint)
+        eventbridge = LocalEventBridge(template)
+        events_server = stack.enter_context(EventBridgeHTTPServer(eventbridge))
+        configure_process_environment(template, endpoint, events_server.endpoint_url)
         client = local_dynamodb_client(endpoint)
         tables = create_tables(client, template, skip_existing=dynamodb_endpoint is not None)
         repository = LeasingRepository(leasing_table_name(template, tables), client)
@@ -78,4 +85,6 @@ def local_system(
             tables=tables,
             repository=repository,
             runtime=LambdaRuntime(template),
+            eventbridge=eventbridge,
+            events_endpoint=events_server.endpoint_url,
         )

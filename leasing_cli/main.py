@@ -7,7 +7,7 @@ import json
 import signal
 import sys
 from collections.abc import Sequence
-from contextlib import redirect_stdout
+from contextlib import ExitStack, redirect_stdout
 from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
@@ -37,6 +37,7 @@ def _stop_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
 
 
 def serve(args: argparse.Namespace, stdout: TextIO) -> int:
+    from leasing_cli.event_path import EventPath, add_event_routes
     from leasing_cli.gateway import GatewayHTTPServer, LocalApiGateway, add_health_route
     from leasing_cli.local_system import local_system
 
@@ -48,10 +49,22 @@ def serve(args: argparse.Namespace, stdout: TextIO) -> int:
         with (
             redirect_stdout(sys.stderr),
             local_system(template, seeds, dynamodb_endpoint=args.dynamodb_endpoint) as system,
+            ExitStack() as stack,
         ):
             system.runtime.load_all()
             gateway = LocalApiGateway(template, system.runtime)
             add_health_route(gateway, system.dynamodb_endpoint, system.tables)
+            # The event path (stream → relay → bus → rules → consumers) runs in daemon threads.
+            event_path = EventPath(
+                template,
+                system.runtime,
+                system.eventbridge,
+                system.client,
+                system.dynamodb_endpoint,
+                run_schedules=args.run_schedules,
+            )
+            stack.enter_context(event_path)
+            add_event_routes(gateway, event_path)
             try:
                 server = GatewayHTTPServer((args.host, args.port), gateway, access_log=args.access_log)
             except OSError as error:
@@ -88,6 +101,12 @@ def invoke(args: argparse.Namespace, stdout: TextIO) -> int:
             result = system.runtime.invoke(args.function, event)
         except Exception as error:  # reported like `sam local invoke` does, as the result
             result = {"errorMessage": str(error), "errorType": type(error).__name__}
+        if system.eventbridge.accepted:  # PutEvents are accepted and recorded, not delivered
+            print(
+                f"leasing invoke: {len(system.eventbridge.accepted)} event(s) put on the local bus "
+                "(recorded only; `leasing serve` delivers them)",
+                file=sys.stderr,
+            )
     print(json.dumps(result, indent=2, default=str), file=stdout, flush=True)
     return 0
 
@@ -116,6 +135,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve_parser.add_argument(
         "--access-log", action="store_true", help="log method, path and status per request"
     )
+    serve_parser.add_argument(
+        "--run-schedules",
+        action="store_true",
+        help="fire rate() schedules on their own (else only via POST /_local/schedules/<FunctionLogicalId>)",
+    )
     serve_parser.set_defaults(handler=serve)
 
     invoke_parser = commands.add_parser("invoke", help="run one function once, like `sam local invoke`")
@@ -130,6 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     invoke_parser.add_argument("--template", metavar="PATH", help="SAM template (default: template.yaml)")
     invoke_parser.set_defaults(handler=invoke)
+    from leasing_cli import admin
+
+    admin.register(commands)  # `leasing admin …`: the ops tool (leasing_cli/admin/)
     return parser
 
 

@@ -111,6 +111,67 @@ class ApiRoute:
 
 
 @dataclass(frozen=True)
+class StreamSource:
+    """A `DynamoDB` event of a function: the table's stream → the function, with Lambda's settings.
+
+    `-1` means "no limit", as in Lambda (retry until the record expires).
+    """
+
+    function_id: str
+    event_name: str
+    table_id: str  # logical id (locally also the table name)
+    starting_position: str = "TRIM_HORIZON"
+    batch_size: int = 100
+    batching_window_seconds: float = 0.0
+    bisect_on_error: bool = False
+    maximum_retry_attempts: int = -1
+    maximum_record_age_seconds: int = -1
+    report_batch_item_failures: bool = False
+    filter_patterns: tuple[dict[str, Any], ...] = ()
+    on_failure_destination: str | None = None
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class EventRule:
+    """An `EventBridgeRule` event of a function: a rule on a bus with the function as its target."""
+
+    function_id: str
+    event_name: str
+    bus_name: str
+    pattern: dict[str, Any]
+    maximum_retry_attempts: int = 185  # EventBridge's defaults
+    maximum_event_age_seconds: int = 86400
+    dead_letter_queue: str | None = None
+    enabled: bool = True
+
+    @property
+    def rule_name(self) -> str:
+        return f"{self.function_id}-{self.event_name}"
+
+
+@dataclass(frozen=True)
+class ScheduleSource:
+    """A `Schedule` event of a function: `rate(...)` or `cron(...)`, with its retry policy."""
+
+    function_id: str
+    event_name: str
+    expression: str
+    maximum_retry_attempts: int = 185
+    maximum_event_age_seconds: int = 86400
+    dead_letter_queue: str | None = None
+    enabled: bool = True
+
+    @property
+    def rule_name(self) -> str:
+        return f"{self.function_id}-{self.event_name}"
+
+    @property
+    def rule_arn(self) -> str:
+        return f"arn:aws:events:{REGION}:{ACCOUNT_ID}:rule/{self.rule_name}"
+
+
+@dataclass(frozen=True)
 class Function:
     """An `AWS::Serverless::Function` with Globals applied and its environment resolved."""
 
@@ -122,6 +183,9 @@ class Function:
     memory_mb: int
     routes: tuple[ApiRoute, ...]
     events: dict[str, dict[str, Any]]  # every event source as written (type and properties)
+    stream_sources: tuple[StreamSource, ...] = ()
+    event_rules: tuple[EventRule, ...] = ()
+    schedules: tuple[ScheduleSource, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -157,6 +221,26 @@ class Template:
     @property
     def routes(self) -> list[ApiRoute]:
         return [route for function in self.functions.values() for route in function.routes]
+
+    @property
+    def stream_sources(self) -> list[StreamSource]:
+        return [source for function in self.functions.values() for source in function.stream_sources]
+
+    @property
+    def event_rules(self) -> list[EventRule]:
+        return [rule for function in self.functions.values() for rule in function.event_rules]
+
+    @property
+    def schedules(self) -> list[ScheduleSource]:
+        return [schedule for function in self.functions.values() for schedule in function.schedules]
+
+    def event_bus_names(self) -> set[str]:
+        """`default` and the resolved `Name` of every `AWS::Events::EventBus` of the template."""
+        names = {"default"}
+        for logical_id, resource in self.resources.items():
+            if resource.get("Type") == "AWS::Events::EventBus":
+                names.add(self.resolve_string({"Ref": logical_id}))
+        return names
 
     def table_names(self) -> dict[str, str]:
         """Logical id → local table name (locally, a table is named by its logical id)."""
@@ -315,6 +399,131 @@ def _routes(function_id: str, events: Mapping[str, Any], default_authorizer: boo
     return tuple(routes)
 
 
+def _int(value: Any, default: int) -> int:
+    return default if value is None else int(value)
+
+
+def _bool(value: Any, default: bool) -> bool:
+    if value is None:
+        return default
+    if isinstance(value, str):
+        return value.strip().lower() == "true"
+    return bool(value)
+
+
+def _resource_name(template: Template, value: Any) -> str | None:
+    """The logical id behind a `!GetAtt X.Arn` / `!Ref X`, else the resolved value as written."""
+    if value is None:
+        return None
+    if isinstance(value, dict) and len(value) == 1:
+        ((key, argument),) = value.items()
+        if key == "Fn::GetAtt":
+            return str(argument[0] if isinstance(argument, list) else str(argument).split(".", 1)[0])
+        if key == "Ref":
+            return str(argument)
+    return template.resolve_string(value)
+
+
+def _dead_letter_queue(template: Template, config: Any) -> str | None:
+    if not isinstance(config, dict):
+        return None
+    if config.get("QueueLogicalId"):
+        return str(config["QueueLogicalId"])
+    return _resource_name(template, config.get("Arn")) or str(config.get("Type", "SQS"))
+
+
+def _stream_table(template: Template, function_id: str, event_name: str, stream: Any) -> str:
+    arn = template.resolve_string(stream)
+    match = re.fullmatch(r"arn:aws:dynamodb:[^:]*:[^:]*:table/([^/]+)/stream/.+", arn)
+    table_id = match.group(1) if match else None
+    if table_id is None or table_id not in template.tables:
+        raise TemplateError(f"{function_id}.{event_name}: Stream {arn!r} is not a table of the template")
+    if not (template.tables[table_id].get("StreamSpecification") or {}).get("StreamViewType"):
+        raise TemplateError(f"{function_id}.{event_name}: table {table_id} has no StreamSpecification")
+    return table_id
+
+
+def _pattern(function_id: str, event_name: str, raw: Any) -> dict[str, Any]:
+    from leasing_cli.event_patterns import EventPatternError, validate_pattern
+
+    try:
+        return validate_pattern(raw)
+    except EventPatternError as error:
+        raise TemplateError(f"{function_id}.{event_name}: {error}") from None
+
+
+def _event_sources(
+    template: Template, function_id: str, events: Mapping[str, Any]
+) -> tuple[tuple[StreamSource, ...], tuple[EventRule, ...], tuple[ScheduleSource, ...]]:
+    streams: list[StreamSource] = []
+    rules: list[EventRule] = []
+    schedules: list[ScheduleSource] = []
+    for event_name, event in events.items():
+        kind = event.get("Type")
+        properties = template.resolve(event.get("Properties") or {})
+        raw_properties = event.get("Properties") or {}
+        if kind == "DynamoDB":
+            filters = (properties.get("FilterCriteria") or {}).get("Filters") or []
+            on_failure = ((raw_properties.get("DestinationConfig") or {}).get("OnFailure") or {}).get(
+                "Destination"
+            )
+            streams.append(
+                StreamSource(
+                    function_id=function_id,
+                    event_name=event_name,
+                    table_id=_stream_table(template, function_id, event_name, raw_properties.get("Stream")),
+                    starting_position=str(properties.get("StartingPosition", "TRIM_HORIZON")),
+                    batch_size=_int(properties.get("BatchSize"), 100),
+                    batching_window_seconds=float(properties.get("MaximumBatchingWindowInSeconds") or 0),
+                    bisect_on_error=_bool(properties.get("BisectBatchOnFunctionError"), False),
+                    maximum_retry_attempts=_int(properties.get("MaximumRetryAttempts"), -1),
+                    maximum_record_age_seconds=_int(properties.get("MaximumRecordAgeInSeconds"), -1),
+                    report_batch_item_failures="ReportBatchItemFailures"
+                    in (properties.get("FunctionResponseTypes") or []),
+                    filter_patterns=tuple(
+                        _pattern(function_id, event_name, item.get("Pattern")) for item in filters
+                    ),
+                    on_failure_destination=_resource_name(template, on_failure),
+                    enabled=_bool(properties.get("Enabled"), True),
+                )
+            )
+        elif kind == "EventBridgeRule":
+            retry = properties.get("RetryPolicy") or {}
+            bus = properties.get("EventBusName") or "default"
+            rules.append(
+                EventRule(
+                    function_id=function_id,
+                    event_name=event_name,
+                    bus_name=str(bus).rsplit("event-bus/", 1)[-1],
+                    pattern=_pattern(function_id, event_name, properties.get("Pattern")),
+                    maximum_retry_attempts=_int(retry.get("MaximumRetryAttempts"), 185),
+                    maximum_event_age_seconds=_int(retry.get("MaximumEventAgeInSeconds"), 86400),
+                    dead_letter_queue=_dead_letter_queue(template, raw_properties.get("DeadLetterConfig")),
+                    enabled=str(properties.get("State", "ENABLED")).upper() != "DISABLED",
+                )
+            )
+        elif kind in {"Schedule", "ScheduleV2"}:
+            retry = properties.get("RetryPolicy") or {}
+            expression = properties.get("Schedule") or properties.get("ScheduleExpression")
+            if not expression:
+                raise TemplateError(f"{function_id}.{event_name}: a Schedule event needs a Schedule")
+            enabled = _bool(properties.get("Enabled"), True)
+            if str(properties.get("State", "ENABLED")).upper() == "DISABLED":
+                enabled = False
+            schedules.append(
+                ScheduleSource(
+                    function_id=function_id,
+                    event_name=event_name,
+                    expression=str(expression),
+                    maximum_retry_attempts=_int(retry.get("MaximumRetryAttempts"), 185),
+                    maximum_event_age_seconds=_int(retry.get("MaximumEventAgeInSeconds"), 86400),
+                    dead_letter_queue=_dead_letter_queue(template, raw_properties.get("DeadLetterConfig")),
+                    enabled=enabled,
+                )
+            )
+    return tuple(streams), tuple(rules), tuple(schedules)
+
+
 def _api(template: Template) -> Api | None:
     apis = {
         logical_id: resource
@@ -374,6 +583,7 @@ def _functions(template: Template, globals_: Mapping[str, Any], api: Api | None)
         if not isinstance(code_uri, str):
             raise TemplateError(f"{logical_id}: CodeUri must be a local folder")
         events = dict(properties.get("Events") or {})
+        streams, rules, schedules = _event_sources(template, logical_id, events)
         functions[logical_id] = Function(
             logical_id=logical_id,
             code_uri=(template.path.parent / code_uri).resolve(),
@@ -383,6 +593,9 @@ def _functions(template: Template, globals_: Mapping[str, Any], api: Api | None)
             memory_mb=int(properties.get("MemorySize", 128)),
             routes=_routes(logical_id, events, default_authorizer=bool(api and api.authorizer_function_id)),
             events=events,
+            stream_sources=streams,
+            event_rules=rules,
+            schedules=schedules,
         )
     return functions
 

@@ -10,13 +10,28 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from layers_common.consumers import domain_event
 from layers_common.dependencies import dependencies
 from layers_common.models.events import LeaseRequested
-from layers_common.observability import logger
+from layers_common.observability import add_metric, logger, observed
 from layers_common.services.assign_accounts import assign_accounts
 
+OUTCOME_METRICS = {
+    "assigned": "RequestsAssigned",
+    "partial": "RequestsPartial",
+    "rejected": "RequestsRejected",
+}
 
-@logger.inject_lambda_context(clear_state=True)
+
+@observed
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     requested = domain_event(event, LeaseRequested)
     logger.append_keys(event_id=requested.event_id, request_id=requested.request_id, org_id=requested.org_id)
     deps = dependencies()
-    return asdict(assign_accounts(requested, store=deps.repository, clock=deps.clock))
+    result = assign_accounts(requested, store=deps.repository, clock=deps.clock)
+    add_metric("AccountsAssigned", result.claimed_now)
+    add_metric("CentsCharged", result.charged_cents)
+    if result.completed_now:
+        add_metric(
+            {"assigned": "RequestsAssigned", "partial": "RequestsPartial"}.get(
+                result.status, "RequestsRejected"
+            )
+        )
+    return asdict(result)

@@ -15,17 +15,29 @@ from layers_common.services.get_lease_request import get_lease_request
 app = new_resolver()
 
 
-@app.get("/v1/projects/<project_id>/leased-accounts/requests/<request_id>")
+@app.get(
+    "/v1/projects/<projectId>/leased-accounts/requests/<requestId>",
+    summary="Get a lease request of a project",
+    tags=["Leased accounts"],
+    operation_id="getProjectLeaseRequest",
+    response_description="The request and its assignment progress",
+)
 def get_project_lease_request(
-    project_id: Annotated[str, Path()], request_id: Annotated[str, Path()]
+    project_id: Annotated[str, Path(alias="projectId")], request_id: Annotated[str, Path(alias="requestId")]
 ) -> LeaseRequestView:
     return get_lease_request(
         dependencies().repository, org_id=principal(app).org_id, request_id=request_id, project_id=project_id
     )
 
 
-@app.get("/v1/leased-accounts/requests/<request_id>")
-def get_org_lease_request(request_id: Annotated[str, Path()]) -> LeaseRequestView:
+@app.get(
+    "/v1/leased-accounts/requests/<requestId>",
+    summary="Get a lease request (organization-wide)",
+    tags=["Leased accounts"],
+    operation_id="getLeaseRequest",
+    response_description="The request and its assignment progress",
+)
+def get_org_lease_request(request_id: Annotated[str, Path(alias="requestId")]) -> LeaseRequestView:
     return get_lease_request(dependencies().repository, org_id=principal(app).org_id, request_id=request_id)
 
 

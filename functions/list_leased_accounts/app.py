@@ -19,9 +19,18 @@ Limit = Annotated[int, Query(ge=1, le=200)]
 Cursor = Annotated[str | None, Query(min_length=1, max_length=2048)]
 
 
-@app.get("/v1/projects/<project_id>/leased-accounts")
+@app.get(
+    "/v1/projects/<projectId>/leased-accounts",
+    summary="List the leased accounts of a project",
+    tags=["Leased accounts"],
+    operation_id="listProjectLeasedAccounts",
+    response_description="Newest assignedAt first; follow nextCursor for more",
+)
 def list_project_leased_accounts(
-    project_id: Annotated[str, Path()], status: Status = "assigned", limit: Limit = 50, cursor: Cursor = None
+    project_id: Annotated[str, Path(alias="projectId")],
+    status: Status = "assigned",
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> LeasedAccountPage:
     return list_leased_accounts(
         dependencies().repository,
@@ -33,7 +42,13 @@ def list_project_leased_accounts(
     )
 
 
-@app.get("/v1/leased-accounts")
+@app.get(
+    "/v1/leased-accounts",
+    summary="List the leased accounts of the organization",
+    tags=["Leased accounts"],
+    operation_id="listLeasedAccounts",
+    response_description="Newest assignedAt first; follow nextCursor for more",
+)
 def list_org_leased_accounts(
     status: Status = "assigned",
     limit: Limit = 50,

@@ -7,11 +7,11 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from layers_common.dependencies import dependencies
-from layers_common.observability import logger
+from layers_common.observability import observed
 from layers_common.services.relay_outbox import relay_outbox
 
 
-@logger.inject_lambda_context(clear_state=True)
+@observed
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     failed = relay_outbox(list(event.get("Records") or []), dependencies().publisher)
     return {"batchItemFailures": [{"itemIdentifier": sequence} for sequence in failed]}

@@ -9,24 +9,36 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from layers_common.dependencies import dependencies
 from layers_common.http.api import api_handler, new_resolver, principal
 from layers_common.models.leased_account import ReleaseBody, ReleaseResult
+from layers_common.observability import add_metric
 from layers_common.principal import LEASED_WRITE
 from layers_common.services.release_leased_account import release_leased_account
 
 app = new_resolver()
 
 
-@app.delete("/v1/leased-accounts/<social_account_id>")
+@app.delete(
+    "/v1/leased-accounts/<socialAccountId>",
+    summary="Release a leased account",
+    description="Immediate: no further renewal is charged; queued posts are canceled and the account "
+    "returns to the pool asynchronously. No proration.",
+    tags=["Leased accounts"],
+    operation_id="releaseLeasedAccount",
+    response_description="Released",
+)
 def delete_leased_account(
-    social_account_id: Annotated[str, Path()], body: Annotated[ReleaseBody | None, Body()] = None
+    social_account_id: Annotated[str, Path(alias="socialAccountId")],
+    body: Annotated[ReleaseBody | None, Body()] = None,
 ) -> ReleaseResult:
     deps = dependencies()
-    return release_leased_account(
+    released = release_leased_account(
         deps.repository,
         deps.clock,
         caller=principal(app),
         social_account_id=social_account_id,
         reason=body.reason if body else None,
     )
+    add_metric("Releases")
+    return released
 
 
 lambda_handler = api_handler(app, scope=LEASED_WRITE)

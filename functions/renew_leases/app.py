@@ -8,11 +8,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from layers_common.clock import parse_iso
 from layers_common.dependencies import dependencies
-from layers_common.observability import logger
+from layers_common.observability import add_metric, observed
 from layers_common.services.renew_leases import renew_leases
 
 
-@logger.inject_lambda_context(clear_state=True)
+@observed
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     now = parse_iso(str(event["time"])).replace(microsecond=0)
-    return renew_leases(now, store=dependencies().repository).as_dict()
+    report = renew_leases(now, store=dependencies().repository)
+    add_metric("Renewals", report.renewed)
+    add_metric("CentsCharged", report.charged_cents)
+    add_metric("InsufficientFunds", len(report.disconnected))
+    return report.as_dict()

@@ -9,7 +9,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Pat
 
 from layers_common.dependencies import dependencies
 from layers_common.http.api import api_handler, new_resolver, principal, stored_response
-from layers_common.models.lease_request import LeaseRequestBody
+from layers_common.models.lease_request import LeaseRequestAccepted, LeaseRequestBody
+from layers_common.observability import add_metric
 from layers_common.principal import LEASED_WRITE
 from layers_common.services.request_lease import RequestLease, request_lease
 
@@ -21,9 +22,22 @@ IdempotencyKey = Annotated[
 ]
 
 
-@app.post("/v1/projects/<project_id>/leased-accounts/request")
+@app.post(
+    "/v1/projects/<projectId>/leased-accounts/request",
+    summary="Request leased accounts",
+    description="Ask for warmed TikTok accounts in a niche; they are assigned asynchronously "
+    "(poll the request).",
+    tags=["Leased accounts"],
+    operation_id="requestLeasedAccounts",
+    responses={
+        202: {
+            "description": "Request accepted (also the replay of an accepted request)",
+            "content": {"application/json": {"model": LeaseRequestAccepted}},
+        }
+    },
+)
 def post_lease_request(
-    project_id: Annotated[str, Path()],
+    project_id: Annotated[str, Path(alias="projectId")],
     body: Annotated[LeaseRequestBody, Body()],
     idempotency_key: IdempotencyKey = None,
 ) -> Response[Any]:
@@ -40,6 +54,8 @@ def post_lease_request(
         clock=deps.clock,
         settings=deps.settings,
     )
+    if not result.replayed:
+        add_metric("LeaseRequestsAccepted")
     return stored_response(result.response, replayed=result.replayed)
 
 

@@ -9,11 +9,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from layers_common.consumers import domain_event
 from layers_common.dependencies import dependencies
 from layers_common.models.events import LeasedAccountReleased
-from layers_common.observability import logger
+from layers_common.observability import logger, observed
 from layers_common.services.release_fanout import return_to_pool
 
 
-@logger.inject_lambda_context(clear_state=True)
+@observed
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     released = domain_event(event, LeasedAccountReleased)
     logger.append_keys(event_id=released.event_id, social_account_id=released.social_account_id)

@@ -15,9 +15,17 @@ from layers_common.services.revoke_social_account import revoke_social_account
 app = new_resolver()
 
 
-@app.delete("/v1/social-accounts/<social_account_id>")
+@app.delete(
+    "/v1/social-accounts/<socialAccountId>",
+    summary="Revoke a connected (BYO) account",
+    description="Refuses leased accounts (409 LEASED_ACCOUNT): release those instead. Never touches billing.",
+    tags=["Social accounts"],
+    operation_id="revokeSocialAccount",
+    response_description="Revoked; queued posts canceled",
+)
 def delete_social_account(
-    social_account_id: Annotated[str, Path()], body: Annotated[ReleaseBody | None, Body()] = None
+    social_account_id: Annotated[str, Path(alias="socialAccountId")],
+    body: Annotated[ReleaseBody | None, Body()] = None,
 ) -> RevokeResult:
     deps = dependencies()
     return revoke_social_account(

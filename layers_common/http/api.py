@@ -11,7 +11,10 @@ from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestValidationError,
+    ResponseValidationError,
+)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from layers_common.clock import new_request_id
@@ -20,7 +23,7 @@ from layers_common.errors import DomainError, ForbiddenScope, KillSwitch, NotFou
 from layers_common.http.body import parse_json_object
 from layers_common.http.envelope import JSON_CONTENT_TYPE, error_response, internal_error_response
 from layers_common.http.validation import validation_failed
-from layers_common.observability import logger
+from layers_common.observability import logger, observed
 from layers_common.principal import Principal
 from layers_common.rate_limit import RateLimitExceeded, RateLimitStatus, endpoint_class
 from layers_common.repository.records import StoredResponse
@@ -35,6 +38,10 @@ def new_resolver() -> APIGatewayRestResolver:
     @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
     def _invalid(error: RequestValidationError) -> Response[Any]:
         raise validation_failed(error.errors())
+
+    @app.exception_handler(ResponseValidationError)  # type: ignore[untyped-decorator]
+    def _bad_response(error: ResponseValidationError) -> Response[Any]:
+        raise RuntimeError("a response failed its own model's validation") from error  # a bug: 500
 
     @app.not_found
     def _no_route(_: Exception) -> Response[Any]:
@@ -92,7 +99,7 @@ def _as_plain_json(event: dict[str, Any]) -> dict[str, Any]:
 def api_handler(app: APIGatewayRestResolver, *, scope: str) -> LambdaHandler:
     """Wrap a resolver into a Lambda handler that enforces the cross-cutting rules first."""
 
-    @logger.inject_lambda_context(clear_state=True)
+    @observed
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         request_id = new_request_id()
         logger.set_correlation_id(request_id)

@@ -8,7 +8,7 @@ the last committed transaction left off.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from layers_common.clock import Clock, add_months, epoch_seconds, isoformat, new_id
@@ -67,6 +67,9 @@ class AssignmentResult:
     status: str
     assigned: tuple[str, ...]
     note: str | None
+    claimed_now: int = 0  # by this delivery (a duplicate delivery claims nothing)
+    charged_cents: int = 0
+    completed_now: bool = False
 
 
 def primary_subtag(tag: str | None) -> str | None:
@@ -120,6 +123,8 @@ def assign_accounts(event: LeaseRequested, *, store: AssignmentStore, clock: Clo
     wallet_short = False
     tried: set[str] = set()
     reloads = 0
+    claimed_now = 0
+    charged_cents = 0
     while request.status == "requested" and len(request.assigned_social_account_ids) < request.count:
         slot = len(request.assigned_social_account_ids)
         candidates = [
@@ -138,6 +143,9 @@ def assign_accounts(event: LeaseRequested, *, store: AssignmentStore, clock: Clo
         if outcome == "wallet_short":
             wallet_short = True
         elif outcome in ("claimed", "request_moved"):
+            if outcome == "claimed":
+                claimed_now += 1
+                charged_cents += account.monthly_price_cents or 0
             if outcome == "request_moved":
                 reloads += 1
                 if reloads > _MAX_RELOADS:
@@ -146,7 +154,8 @@ def assign_accounts(event: LeaseRequested, *, store: AssignmentStore, clock: Clo
             if reloaded is None:
                 raise LookupError(f"lease request {request.request_id} disappeared")
             request = reloaded
-    return _complete(store, clock, request, wallet_short)
+    result = _complete(store, clock, request, wallet_short)
+    return replace(result, claimed_now=claimed_now, charged_cents=charged_cents)
 
 
 def _claim(
@@ -224,7 +233,7 @@ def _complete(
         assigned_social_account_ids=list(assigned),
         note=note,
     )
-    store.complete_lease_request(
+    completed_now = store.complete_lease_request(
         request,
         status=status,
         assigned_at=at if assigned else None,
@@ -234,4 +243,4 @@ def _complete(
         now_epoch=epoch_seconds(now),
     )
     logger.info("lease request completed", extra={"request_id": request.request_id, "status": status})
-    return AssignmentResult(request.request_id, status, assigned, note)
+    return AssignmentResult(request.request_id, status, assigned, note, completed_now=completed_now)

@@ -18,8 +18,8 @@ REQUEST_URL = "/v1/projects/prj_a/leased-accounts/request"
 REQUEST_ID = re.compile(r"^req_[0-9A-HJKMNP-TV-Z]{26}$")
 
 
-def scan(server: Server, prefix: str) -> list[dict[str, Any]]:
-    """Items whose pk starts with `prefix`, read straight from the embedded DynamoDB."""
+def scan(server: Server, prefix: str, sk_prefix: str = "") -> list[dict[str, Any]]:
+    """Items whose pk (and sk) start with the prefixes, read straight from the embedded DynamoDB."""
     endpoint = server.call("GET", "/_local/health").json()["dynamodbEndpoint"]
     client = boto3.client(
         "dynamodb",
@@ -29,7 +29,9 @@ def scan(server: Server, prefix: str) -> list[dict[str, Any]]:
         aws_secret_access_key="x",
     )
     items = client.scan(TableName="LeasingTable", ConsistentRead=True)["Items"]
-    return [item for item in items if item["pk"]["S"].startswith(prefix)]
+    return [
+        item for item in items if item["pk"]["S"].startswith(prefix) and item["sk"]["S"].startswith(sk_prefix)
+    ]
 
 
 def test_health_names_the_embedded_dynamodb_and_the_template_tables(server: Server) -> None:
@@ -103,7 +105,7 @@ def test_a_missing_authorization_header_is_401_from_the_gateway(server: Server) 
 
 def test_concurrent_idempotent_requests_over_http_create_one_request(server: Server) -> None:
     key = server.world.keys["a_pilot"]
-    before = len(scan(server, "OUTBOX#"))
+    before = len(scan(server, "ORG#org_a", "LREQ#"))
 
     # Given eight identical calls with one key
     def submit(_: int) -> Any:
@@ -118,10 +120,10 @@ def test_concurrent_idempotent_requests_over_http_create_one_request(server: Ser
     # When they race over HTTP
     with ThreadPoolExecutor(max_workers=8) as pool:
         replies = list(pool.map(submit, range(8)))
-    # Then only 202s and in-progress 409s come back, all 202 bodies equal, and one event was written
+    # Then only 202s and in-progress 409s come back, all 202 bodies equal, and one request was written
     assert {reply.status_code for reply in replies} <= {202, 409}
     assert len({reply.text for reply in replies if reply.status_code == 202}) == 1
-    assert len(scan(server, "OUTBOX#")) == before + 1
+    assert len(scan(server, "ORG#org_a", "LREQ#")) == before + 1
 
 
 def test_two_concurrent_releases_over_http_give_one_200_and_one_404(server: Server) -> None:
@@ -142,14 +144,14 @@ def test_a_rate_limited_call_writes_nothing(server: Server) -> None:
     # Given a key that spent its write budget for the minute on invalid calls
     for _ in range(60):
         server.call("POST", REQUEST_URL, key=key, json={"invalid": True})
-    requests_before = len(scan(server, "ORG#org_a"))
+    requests_before = len(scan(server, "ORG#org_a", "LREQ#"))
     # When it sends a valid request
     reply = server.call("POST", REQUEST_URL, key=key, json=lease_body(note="limited"))
     # Then it is 429 with Retry-After and nothing was written
     assert reply.status_code == 429
     assert int(reply.headers["Retry-After"]) >= 1
     assert reply.json()["error"]["code"] == "RATE_LIMITED"
-    assert len(scan(server, "ORG#org_a")) == requests_before
+    assert len(scan(server, "ORG#org_a", "LREQ#")) == requests_before
 
 
 def test_the_server_never_logs_an_api_key(server: Server) -> None:

@@ -75,6 +75,8 @@ JUSTIFIED_TRANSLATED_WARNINGS = {
 ALLOWED_MANAGED_POLICIES = {
     "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
     "arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess",
+    # SAM attaches it when Tracing is set (here `!If [TracingOn, Active, PassThrough]`): X-Ray writes only.
+    "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
     "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole",
     "arn:aws:iam::aws:policy/service-role/AWSLambdaDynamoDBExecutionRole",
 }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 from moto import mock_aws
 
 from layers_common.api_keys import secret_matches
+from layers_common.clock import add_months, parse_iso
 from layers_common.repository.leasing_repository import LeasingRepository
 from leasing_cli.seed import SeedError, apply_seed, load_seed, validate_seed
 from leasing_cli.template import create_tables, load_template
@@ -264,6 +266,7 @@ def test_a_seeded_lease_points_its_pool_account_at_it(repository):
             "projectId": "prj_a",
             "assignedAt": "2026-01-31T09:00:00Z",
             "leaseId": "lse_seeded",
+            "periodsCharged": 1,
         }
     ]
 
@@ -276,6 +279,32 @@ def test_a_seeded_lease_points_its_pool_account_at_it(repository):
     assert lease.next_renewal_at == "2026-02-28T09:00:00Z"
     account = repository.get_account("sa_pool_1")
     assert (account.pool_status, account.lease_id, account.leased_org_id) == ("leased", "lse_seeded", "org_a")
+
+
+def test_a_seeded_lease_without_periods_is_paid_up_to_now(repository):
+    # Given a seed leasing the pool account long ago, without saying how many months were charged
+    data = minimal_seed()
+    data["orgs"][0]["apiKeys"] = [{"key": OTHER_KEY, "scopes": []}]
+    data["leases"] = [
+        {
+            "socialAccountId": "sa_pool_1",
+            "orgId": "org_a",
+            "projectId": "prj_a",
+            "assignedAt": "2020-01-31T09:00:00Z",
+            "leaseId": "lse_old",
+        }
+    ]
+
+    # When it is applied
+    apply_seed(repository, validate_seed(data))
+
+    # Then its next renewal is the first monthly date still ahead (nothing overdue)
+    lease = repository.get_lease("org_a", "lse_old")
+    now = datetime.now(UTC)
+    next_renewal = parse_iso(lease.next_renewal_at)
+    assert now < next_renewal
+    assert add_months(parse_iso("2020-01-31T09:00:00Z"), lease.periods_charged) == next_renewal
+    assert add_months(parse_iso("2020-01-31T09:00:00Z"), lease.periods_charged - 1) <= now
 
 
 def test_the_demo_seed_applies(repository):

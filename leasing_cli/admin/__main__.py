@@ -1,0 +1,3 @@
+from leasing_cli.admin.cli import run
+
+run()

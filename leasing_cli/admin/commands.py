@@ -1,0 +1,320 @@
+"""What each `leasing admin` command does: (what `--json` prints, the readable text)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ulid import ULID
+
+from layers_common.api_keys import generate_api_key, hash_secret
+from layers_common.clock import SystemClock, isoformat, new_id
+from layers_common.repository.records import AccountRecord, ApiKeyRecord, LedgerEntry, OrgRecord
+from leasing_cli.admin.render import money, table
+from leasing_cli.admin.store import AdminRepository
+from leasing_cli.seed import SeedError, SeedFile, load_seed, validate_seed
+
+Result = tuple[Any, str]
+Command = Callable[[AdminRepository, argparse.Namespace], Result]
+
+
+class AdminError(Exception):
+    """An operation refused (unknown org, id taken, …): one line on stderr, exit code 2."""
+
+
+def _now() -> str:
+    return isoformat(SystemClock().now())
+
+
+def _require_org(repo: AdminRepository, org_id: str) -> None:
+    if not repo.org_exists(org_id):
+        raise AdminError(f"no organization {org_id!r}")
+
+
+# -- input files (validated before the target is touched) -------------------------------------
+
+
+def read_pool_file(path: str) -> SeedFile:
+    """A JSON array of pool accounts, validated with the seed model (field paths `pool[i].…`)."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as error:
+        raise SeedError(f"cannot read pool file {file}: {error.strerror}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise SeedError(
+            f"{file} is not JSON: {error.msg} at line {error.lineno} column {error.colno}"
+        ) from None
+    if not isinstance(data, list):
+        raise SeedError(f"{file} must hold a JSON array of pool accounts")
+    return validate_seed({"pool": data}, source=str(file))
+
+
+def validate_inputs(args: argparse.Namespace) -> None:
+    """Read and validate every input file first: a bad file writes nothing and needs no target."""
+    if args.action == "seed":
+        args.seed_file = load_seed(args.file)
+    elif args.action == "pool_add":
+        args.pool_file = read_pool_file(args.file)
+
+
+# -- commands ---------------------------------------------------------------------------------
+
+
+def seed(repo: AdminRepository, args: argparse.Namespace) -> Result:
+    from leasing_cli.seed import apply_seed
+
+    data: SeedFile = args.seed_file
+    apply_seed(repo, data)
+    counts = {
+        "orgs": len(data.orgs),
+        "apiKeys": sum(len(org.api_keys) for org in data.orgs),
+        "projects": sum(len(org.projects) for org in data.orgs),
+        "pool": len(data.pool),
+        "socialAccounts": len(data.social_accounts),
+        "scheduledPosts": len(data.scheduled_posts),
+        "leases": len(data.leases),
+        "leaseRequests": len(data.lease_requests),
+    }
+    summary = ", ".join(f"{count} {what}" for what, count in counts.items())
+    return {"applied": True, **counts}, f"Applied {args.file}: {summary}"
+
+
+def org_create(repo: AdminRepository, args: argparse.Namespace) -> Result:
+    org_id = args.org_id or new_id("org")
+    at = _now()
+    opening = (
+        LedgerEntry(
+            org_id=org_id,
+            entry_id=str(ULID()),
+            type="credit",
+            amount_cents=args.wallet_cents,
+            at=at,
+            reason="opening balance",
+        )
+        if args.wallet_cents > 0
+        else None
+    )
+    org = OrgRecord(org_id=org_id, name=args.name, status="active")
+    if not repo.create_org(org, created_at=at, opening_credit=opening):
+        raise AdminError(f"organization {org_id!r} already exists (nothing written)")
+    result = {"orgId": org_id, "name": args.name, "walletBalanceCents": args.wallet_cents}
+    return result, f"Created organization {org_id} ({args.name}), wallet {money(args.wallet_cents)}"
+
+
+def project_create(repo: AdminRepository, args: argparse.Namespace) -> Result:
+    project_id = args.project_id or new_id("prj")
+    outcome = repo.create_project(args.org_id, project_id, args.name, created_at=_now())
+    if outcome == "no_org":
+        raise AdminError(f"no organization {args.org_id!r}")
+    if outcome == "exists":
+        raise AdminError(f"project {project_id!r} already exists in {args.org_id!r} (nothing written)")
+    result = {"projectId": project_id, "orgId": args.org_id, "name": args.name}
+    return result, f"Created project {project_id} ({args.name}) in {args.org_id}"
+
+
+def key_create(repo: AdminRepository, args: argparse.Namespace) -> Result:
+    parsed, text = generate_api_key(args.env)
+    scopes = list(dict.fromkeys(args.scopes))  # in the order given, without repeats
+    record = ApiKeyRecord(
+        key_id=parsed.key_id,
+        org_id=args.org_id,
+        secret_hash=hash_secret(parsed.secret),
+        env=parsed.env,
+        scopes=tuple(scopes),
+        tier=args.tier,
+        status="active",
+    )
+    outcome = repo.create_api_key(record, created_at=_now())
+    if outcome == "no_org":
+        raise AdminError(f"no organization {args.org_id!r}")
+    if outcome == "exists":  # 80 random bits: practically never
+        raise AdminError(f"key id {parsed.key_id} is taken; run the command again")
+    result = {"keyId": parsed.key_id, "key": text, "scopes": scopes, "tier": args.tier}
+    lines = [
+        f"Created key {parsed.key_id} for {args.org_id} (tier {args.tier}, scopes {' '.join(scopes)})",
+        f"Key (shown only now, only its hash is stored): {text}",
+    ]
+    return result, "\n".join(lines)
+
+
+def key_revoke(repo: AdminRepository, args: argparse.Namespace) -> Result:
+    if not repo.revoke_api_key(args.key_id, revoked_at=_now()):
+        raise AdminError(f"no API key {args.key_id!r}")
+    return {"keyId": args.key_id, "status": "revoked"}, f"Revoked key {args.key_id}"
+
+
+def wallet_credit(repo: AdminRepository, args: argparse.Namespace) -> Result:
+    credit = LedgerEntry(
+        org_id=args.org_id,
+        entry_id=str(ULID()),
+        type="credit",
+        amount_cents=args.cents,
+        at=_now(),
+        reason="manual credit",
+    )
+    balance = repo.credit_wallet(credit)
+    if balance is None:
+        raise AdminError(f"no organization {args.org_id!r} (nothing written)")
+    result = {"orgId": args.org_id, "balanceCents": balance}
+    return result, f"Credited {money(args.cents)} to {args.org_id}: balance {money(balance)}"
+
+
+def wallet_show(repo: AdminRepository, args: argparse.Namespace) -> Result:
+    _require_org(repo, args.org_id)
+    balance = repo.get_wallet_balance(args.org_id) or 0
+    return {"orgId": args.org_id, "balanceCents": balance}, f"{args.org_id}: balance {money(balance)}"
+
+
+def ledger_list(repo: AdminRepository, args: argparse.Namespace) -> Result:
+    _require_org(repo, args.org_id)
+    entries = repo.list_ledger(args.org_id)
+    rows = [
+        {
+            "entryId": entry.entry_id,
+            "type": entry.type,
+            "amountCents": entry.amount_cents,
+            "socialAccountId": entry.social_account_id,
+            "leaseId": entry.lease_id,
+            "requestId": entry.request_id,
+            "period": entry.period,
+            "reason": entry.reason,
+            "at": entry.at,
+        }
+        for entry in entries
+    ]
+    shown = [
+        {**row, "amount": ("-" if entry.type == "charge" else "+") + money(entry.amount_cents)}
+        for row, entry in zip(rows, entries, strict=True)
+    ]
+    columns = [
+        ("at", "AT"),
+        ("type", "TYPE"),
+        ("amount", "AMOUNT"),
+        ("socialAccountId", "ACCOUNT"),
+        ("leaseId", "LEASE"),
+        ("period", "PERIOD"),
+        ("reason", "REASON"),
+    ]
+    return rows, table(shown, columns, empty=f"No ledger entries for {args.org_id}")
+
+
+def pool_add(repo: AdminRepository, args: argparse.Namespace) -> Result:
+    accounts = [
+        AccountRecord(
+            social_account_id=account.social_account_id,
+            kind="pool",
+            handle=account.handle,
+            platform=account.platform,
+            followers=account.followers,
+            pool_status="available",
+            vertical=account.vertical,
+            language=account.language,
+            geo=tuple(account.geo),
+            monthly_price_cents=account.monthly_price_cents,
+        )
+        for account in args.pool_file.pool
+    ]
+    taken = repo.existing_accounts(account.social_account_id for account in accounts)
+    if taken:
+        raise AdminError(f"social accounts already exist (nothing written): {', '.join(sorted(taken))}")
+    # Checked, then written: two operators adding the same id at the same moment is not a case
+    # an ops tool needs to arbitrate.
+    repo.put_accounts(accounts)
+    ids = [account.social_account_id for account in accounts]
+    return {"added": len(ids), "socialAccountIds": ids}, f"Added {len(ids)} pool accounts"
+
+
+def pool_list(repo: AdminRepository, args: argparse.Namespace) -> Result:
+    rows = [
+        {
+            "socialAccountId": account.social_account_id,
+            "status": account.pool_status,
+            "handle": account.handle,
+            "vertical": account.vertical,
+            "language": account.language,
+            "geo": list(account.geo),
+            "followers": account.followers,
+            "monthlyPriceCents": account.monthly_price_cents,
+            "leaseId": account.lease_id,
+            "leasedOrgId": account.leased_org_id,
+        }
+        for account in repo.list_pool(args.status)
+    ]
+    columns = [
+        ("socialAccountId", "ID"),
+        ("status", "STATUS"),
+        ("handle", "HANDLE"),
+        ("vertical", "VERTICAL"),
+        ("language", "LANGUAGE"),
+        ("geo", "GEO"),
+        ("followers", "FOLLOWERS"),
+        ("monthlyPriceCents", "PRICE_CENTS"),
+        ("leasedOrgId", "LEASED_TO"),
+    ]
+    return rows, table(rows, columns, empty="No pool accounts")
+
+
+def _require_account(repo: AdminRepository, social_account_id: str, found_any: bool) -> None:
+    if not found_any and repo.get_account(social_account_id) is None:
+        raise AdminError(f"no social account {social_account_id!r}")
+
+
+def posts_list(repo: AdminRepository, args: argparse.Namespace) -> Result:
+    posts = repo.list_scheduled_posts(args.account)
+    _require_account(repo, args.account, bool(posts))
+    rows = [
+        {
+            "scheduledPostId": post.scheduled_post_id,
+            "status": post.status,
+            "scheduledFor": post.scheduled_for,
+            "socialAccountId": post.social_account_id,
+        }
+        for post in posts
+    ]
+    columns = [("scheduledPostId", "POST"), ("status", "STATUS"), ("scheduledFor", "SCHEDULED_FOR")]
+    return rows, table(rows, columns, empty=f"No scheduled posts for {args.account}")
+
+
+def audit_list(repo: AdminRepository, args: argparse.Namespace) -> Result:
+    entries = repo.list_audit(args.account)
+    _require_account(repo, args.account, bool(entries))
+    rows = [
+        {
+            "action": entry.action,
+            "reason": entry.reason,
+            "at": entry.at,
+            "orgId": entry.org_id,
+            "actorKeyId": entry.actor_key_id,
+        }
+        for entry in entries
+    ]
+    columns = [
+        ("at", "AT"),
+        ("action", "ACTION"),
+        ("reason", "REASON"),
+        ("orgId", "ORG"),
+        ("actorKeyId", "KEY"),
+    ]
+    return rows, table(rows, columns, empty=f"No audit entries for {args.account}")
+
+
+COMMANDS: dict[str, Command] = {
+    "seed": seed,
+    "org_create": org_create,
+    "project_create": project_create,
+    "key_create": key_create,
+    "key_revoke": key_revoke,
+    "wallet_credit": wallet_credit,
+    "wallet_show": wallet_show,
+    "ledger_list": ledger_list,
+    "pool_add": pool_add,
+    "pool_list": pool_list,
+    "posts_list": posts_list,
+    "audit_list": audit_list,
+}

@@ -1,0 +1,729 @@
+"""The asynchronous half of the system, run locally: stream → relay → bus → rules → consumers.
+
+- A `StreamPoller` per `DynamoDB` event source reads the table's stream through the DynamoDB
+  Streams API of the local DynamoDB (from TRIM_HORIZON), applies the source's filter criteria,
+  invokes the function with batches in Lambda's DynamoDB event shape, and handles the outcome as
+  Lambda does: partial batch responses (retry from the lowest failed record), bisect on error, a
+  retry cap, then the records go to the on-failure list. Records of one shard stay in order.
+- The `Dispatcher` invokes each (rule target, event) a `LocalEventBridge` matched on a pool of
+  daemon threads, retrying a raised error with a short doubling backoff up to the rule's
+  `MaximumRetryAttempts` and within `MaximumEventAgeInSeconds`; then the event is dead-lettered.
+- `EventPath.drain()` waits until nothing is left anywhere (the chain may go round several times:
+  consumers write outbox items, which are new stream records, which are new events...).
+- Schedules: `invoke_schedule` runs a scheduled function now with a classic scheduled event;
+  with `run_schedules`, `rate(...)` schedules also fire on their own.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import json
+import queue
+import re
+import threading
+import time
+import traceback
+import uuid
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from leasing_cli.event_patterns import EventMatcher, matches_any
+from leasing_cli.gateway import GatewayReply, LocalApiGateway, LocalRequest, json_reply
+from leasing_cli.lambda_runtime import LOCAL_AWS_ENVIRONMENT, LambdaRuntime
+from leasing_cli.local_eventbridge import LocalEventBridge, iso_time, log
+from leasing_cli.template import ACCOUNT_ID, REGION, EventRule, ScheduleSource, StreamSource, Template
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+FIRST_BACKOFF_SECONDS = 0.05
+MAX_BACKOFF_SECONDS = 1.0
+IDLE_POLL_SECONDS = 0.05
+DRAIN_TIMEOUT_SECONDS = 120.0
+READ_LIMIT = 1000  # records per GetRecords call
+
+
+def backoff(retry: int) -> float:
+    """The wait before retry number `retry` (1-based): 0.05 s doubling, at most 1 s."""
+    return float(min(FIRST_BACKOFF_SECONDS * 2 ** max(retry - 1, 0), MAX_BACKOFF_SECONDS))
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _error_text(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"
+
+
+class DrainTimeout(TimeoutError):
+    """Something was still pending when the drain's time ran out."""
+
+
+class Activity:
+    """Counts outstanding work and moves an epoch on every change, for `drain`."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._outstanding = 0
+        self.epoch = 0
+        self.processed = 0
+        self.failed = 0
+        self._reported = (0, 0)
+        self.dead_letters: list[dict[str, Any]] = []
+
+    def begin(self) -> None:
+        with self._condition:
+            self._outstanding += 1
+            self.epoch += 1
+
+    def end(self) -> None:
+        with self._condition:
+            self._outstanding -= 1
+            self.epoch += 1
+            self._condition.notify_all()
+
+    def bump(self) -> None:
+        with self._condition:
+            self.epoch += 1
+
+    def succeeded(self, count: int = 1) -> None:
+        with self._condition:
+            self.processed += count
+            self.epoch += 1
+
+    def dead_letter(self, entry: dict[str, Any], count: int = 1) -> None:
+        with self._condition:
+            self.dead_letters.append(entry)
+            self.failed += count
+            self.epoch += 1
+
+    def wait_idle(self, deadline: float) -> bool:
+        with self._condition:
+            while self._outstanding > 0:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._condition.wait(min(remaining, 0.5))
+            return True
+
+    def report(self) -> dict[str, int]:
+        """Processed and failed since the previous report."""
+        with self._condition:
+            processed, failed = self.processed - self._reported[0], self.failed - self._reported[1]
+            self._reported = (self.processed, self.failed)
+            return {"processed": processed, "failed": failed}
+
+    def dead_letter_list(self) -> list[dict[str, Any]]:
+        with self._condition:
+            return list(self.dead_letters)
+
+
+# ------------------------------------------------------------------------------- rule delivery
+
+
+@dataclass
+class Delivery:
+    """One event for one target, with its retry policy and how it went so far."""
+
+    function_id: str
+    rule_name: str
+    event: dict[str, Any]
+    maximum_retry_attempts: int
+    maximum_event_age_seconds: int
+    received: float = field(default_factory=time.monotonic)
+    attempts: int = 0
+    error: str = ""
+
+
+class Dispatcher:
+    """Asynchronous invocation of rule targets on daemon worker threads, with retries and a DLQ."""
+
+    def __init__(self, runtime: LambdaRuntime, activity: Activity, workers: int = 8) -> None:
+        self.runtime = runtime
+        self.activity = activity
+        self._queue: queue.Queue[Delivery | None] = queue.Queue()
+        self._retries: list[tuple[float, int, Delivery]] = []
+        self._retry_condition = threading.Condition()
+        self._sequence = itertools.count()
+        self._stopped = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._work, name=f"event-delivery-{index}", daemon=True)
+            for index in range(workers)
+        ]
+        self._threads.append(threading.Thread(target=self._release_retries, name="event-retry", daemon=True))
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        for _ in range(len(self._threads)):
+            self._queue.put(None)
+        with self._retry_condition:
+            self._retry_condition.notify_all()
+
+    def submit_rule(self, rule: EventRule, event: dict[str, Any]) -> None:
+        self.submit(
+            Delivery(
+                function_id=rule.function_id,
+                rule_name=rule.rule_name,
+                event=event,
+                maximum_retry_attempts=rule.maximum_retry_attempts,
+                maximum_event_age_seconds=rule.maximum_event_age_seconds,
+            )
+        )
+
+    def submit(self, delivery: Delivery) -> None:
+        self.activity.begin()
+        self._queue.put(delivery)
+
+    def _work(self) -> None:
+        while not self._stopped.is_set():
+            delivery = self._queue.get()
+            if delivery is None:
+                return
+            try:
+                self._attempt(delivery)
+            except BaseException:  # pragma: no cover - never leave the activity counter behind
+                self.activity.end()
+                raise
+
+    def _attempt(self, delivery: Delivery) -> None:
+        delivery.attempts += 1
+        try:
+            self.runtime.invoke(delivery.function_id, delivery.event)
+        except Exception as error:
+            delivery.error = _error_text(error)
+            log(
+                f"{delivery.rule_name}: attempt {delivery.attempts} of event {delivery.event.get('id')} "
+                f"failed: {delivery.error}"
+            )
+        else:
+            self.activity.succeeded()
+            self.activity.end()
+            return
+        delay = backoff(delivery.attempts)
+        age = time.monotonic() - delivery.received + delay
+        if delivery.attempts > delivery.maximum_retry_attempts or age > delivery.maximum_event_age_seconds:
+            self._dead_letter(delivery)
+            return
+        with self._retry_condition:
+            heapq.heappush(self._retries, (time.monotonic() + delay, next(self._sequence), delivery))
+            self._retry_condition.notify_all()
+
+    def _dead_letter(self, delivery: Delivery) -> None:
+        log(
+            f"{delivery.rule_name}: event {delivery.event.get('id')} dead-lettered after "
+            f"{delivery.attempts} attempts"
+        )
+        self.activity.dead_letter(
+            {
+                "function": delivery.function_id,
+                "rule": delivery.rule_name,
+                "event": delivery.event,
+                "error": delivery.error,
+                "attempts": delivery.attempts,
+                "at": _now_iso(),
+            }
+        )
+        self.activity.end()
+
+    def _release_retries(self) -> None:
+        with self._retry_condition:
+            while not self._stopped.is_set():
+                if not self._retries:
+                    self._retry_condition.wait()
+                    continue
+                due = self._retries[0][0] - time.monotonic()
+                if due > 0:
+                    self._retry_condition.wait(due)
+                    continue
+                _, _, delivery = heapq.heappop(self._retries)
+                self._queue.put(delivery)
+
+
+# --------------------------------------------------------------------------------- stream relay
+
+
+def lambda_stream_record(record: Mapping[str, Any], stream_arn: str) -> dict[str, Any]:
+    """A DynamoDB Streams API record in the shape Lambda passes it to a function."""
+    data = dict(record.get("dynamodb") or {})
+    created = data.get("ApproximateCreationDateTime")
+    if isinstance(created, datetime):
+        data["ApproximateCreationDateTime"] = int(created.timestamp())
+    elif created is None:
+        data["ApproximateCreationDateTime"] = int(time.time())
+    ordered = {
+        key: data[key]
+        for key in (
+            "ApproximateCreationDateTime",
+            "Keys",
+            "NewImage",
+            "OldImage",
+            "SequenceNumber",
+            "SizeBytes",
+            "StreamViewType",
+        )
+        if key in data
+    }
+    return {
+        "eventID": record.get("eventID", uuid.uuid4().hex),
+        "eventName": record["eventName"],
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": record.get("awsRegion", REGION),
+        "dynamodb": ordered,
+        "eventSourceARN": stream_arn,
+    }
+
+
+class InvalidBatchResponse(ValueError):
+    """`batchItemFailures` names a record that is not in the batch (Lambda fails the whole batch)."""
+
+
+def failed_index(result: Any, batch: list[dict[str, Any]]) -> int | None:
+    """Index of the first failed record of a partial batch response, None when all succeeded."""
+    if not isinstance(result, Mapping):
+        return None
+    failures = result.get("batchItemFailures")
+    if not failures:
+        return None
+    if not isinstance(failures, list):
+        raise InvalidBatchResponse("batchItemFailures is not a list")
+    positions = {record["dynamodb"].get("SequenceNumber"): index for index, record in enumerate(batch)}
+    indexes: list[int] = []
+    for failure in failures:
+        identifier = failure.get("itemIdentifier") if isinstance(failure, Mapping) else None
+        if not isinstance(identifier, str) or identifier not in positions:
+            raise InvalidBatchResponse(f"batchItemFailures names {identifier!r}, not a record of the batch")
+        indexes.append(positions[identifier])
+    return min(indexes)
+
+
+class StreamPoller:
+    """Reads one table's stream for one function, in order, until stopped."""
+
+    def __init__(
+        self,
+        source: StreamSource,
+        runtime: LambdaRuntime,
+        activity: Activity,
+        dynamodb: DynamoDBClient,
+        streams: Any,
+        table_name: str,
+    ) -> None:
+        self.source = source
+        self.runtime = runtime
+        self.activity = activity
+        self.dynamodb = dynamodb
+        self.streams = streams
+        self.table_name = table_name
+        self.matchers = [EventMatcher(pattern) for pattern in source.filter_patterns]
+        self.stream_arn: str | None = None
+        self._iterators: dict[str, str | None] = {}
+        self._condition = threading.Condition()
+        self._requested = 0
+        self._idle_cycle = -1
+        self._wake = threading.Event()
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, name=f"stream-{source.function_id}-{source.event_name}", daemon=True
+        )
+        self._last_error = ""
+
+    @property
+    def label(self) -> str:
+        return f"{self.source.function_id}-{self.source.event_name}"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._wake.set()
+
+    def join(self, timeout: float) -> None:
+        self._thread.join(timeout)
+
+    def wait_caught_up(self, deadline: float) -> bool:
+        """True once a read that started after this call found nothing left to process."""
+        with self._condition:
+            self._requested += 1
+            target = self._requested
+        self._wake.set()
+        with self._condition:
+            while self._idle_cycle < target:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not self._thread.is_alive():
+                    return False
+                self._condition.wait(min(remaining, 0.5))
+            return True
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while not self._stopped.is_set():
+            with self._condition:
+                cycle = self._requested
+            try:
+                had_records = self._poll_once()
+            except Exception as error:
+                text = _error_text(error)
+                if text != self._last_error:
+                    log(f"{self.label}: reading the stream failed: {text}")
+                    self._last_error = text
+                self.stream_arn = None  # locate the stream again (the table may have been recreated)
+                had_records = False
+                if not self._table_missing(error):
+                    self._stopped.wait(0.5)
+                    continue
+            if had_records:
+                continue
+            with self._condition:
+                self._idle_cycle = max(self._idle_cycle, cycle)
+                self._condition.notify_all()
+            self._wake.wait(IDLE_POLL_SECONDS)
+            self._wake.clear()
+
+    @staticmethod
+    def _table_missing(error: Exception) -> bool:
+        code = getattr(error, "response", {}).get("Error", {}).get("Code", "")
+        return bool(code == "ResourceNotFoundException")
+
+    def _locate(self) -> None:
+        table = self.dynamodb.describe_table(TableName=self.table_name)["Table"]
+        arn = table.get("LatestStreamArn")
+        if not arn:
+            raise RuntimeError(f"table {self.table_name} has no stream")
+        if arn != self.stream_arn:
+            self.stream_arn = arn
+            self._iterators = {}
+        description = self.streams.describe_stream(StreamArn=arn)["StreamDescription"]
+        for shard in description.get("Shards", []):
+            shard_id = shard["ShardId"]
+            if shard_id not in self._iterators:
+                position = "LATEST" if self.source.starting_position == "LATEST" else "TRIM_HORIZON"
+                self._iterators[shard_id] = self.streams.get_shard_iterator(
+                    StreamArn=arn, ShardId=shard_id, ShardIteratorType=position
+                )["ShardIterator"]
+
+    def _poll_once(self) -> bool:
+        if self.stream_arn is None:
+            self._locate()
+        assert self.stream_arn is not None
+        records: list[dict[str, Any]] = []
+        for shard_id, iterator in list(self._iterators.items()):
+            while iterator:
+                page = self.streams.get_records(ShardIterator=iterator, Limit=READ_LIMIT)
+                iterator = page.get("NextShardIterator")
+                self._iterators[shard_id] = iterator
+                records.extend(page.get("Records", []))
+                if not page.get("Records"):
+                    break
+        self._last_error = ""
+        if not records:
+            return False
+        self.activity.bump()
+        matched = [
+            record
+            for record in (lambda_stream_record(raw, self.stream_arn) for raw in records)
+            if matches_any(self.matchers, record)
+        ]
+        size = max(self.source.batch_size, 1)
+        for start in range(0, len(matched), size):
+            if self._stopped.is_set():
+                break
+            self._process(matched[start : start + size])
+        return True
+
+    # -- one batch, as Lambda's event source mapping handles it --------------------------------
+
+    def _process(self, records: list[dict[str, Any]]) -> None:
+        pending: deque[tuple[list[dict[str, Any]], int]] = deque([(records, 0)])
+        while pending and not self._stopped.is_set():
+            batch, retries = pending.popleft()
+            try:
+                result = self.runtime.invoke(self.source.function_id, {"Records": batch})
+                index = failed_index(result, batch) if self.source.report_batch_item_failures else None
+            except Exception as error:
+                error_text = _error_text(error)
+                log(f"{self.label}: batch of {len(batch)} failed: {error_text}")
+                if self.source.bisect_on_error and len(batch) > 1:
+                    half = len(batch) // 2
+                    pending.appendleft((batch[half:], retries))
+                    pending.appendleft((batch[:half], retries))
+                    continue
+                self._retry_or_give_up(pending, batch, retries, error_text)
+                continue
+            if index is None:
+                self.activity.succeeded(len(batch))
+                continue
+            if index:
+                self.activity.succeeded(index)
+            sequence = batch[index]["dynamodb"].get("SequenceNumber")
+            error_text = f"batchItemFailures: record {sequence} failed"
+            log(f"{self.label}: {error_text}; retrying from it")
+            self._retry_or_give_up(pending, batch[index:], retries, error_text)
+
+    def _retry_or_give_up(
+        self,
+        pending: deque[tuple[list[dict[str, Any]], int]],
+        batch: list[dict[str, Any]],
+        retries: int,
+        error_text: str,
+    ) -> None:
+        limit = self.source.maximum_retry_attempts
+        oldest = min(record["dynamodb"]["ApproximateCreationDateTime"] for record in batch)
+        max_age = self.source.maximum_record_age_seconds
+        too_old = max_age != -1 and time.time() - oldest > max_age
+        if (limit != -1 and retries >= limit) or too_old:
+            attempts = retries + 1
+            log(f"{self.label}: {len(batch)} record(s) go to the on-failure list after {attempts} attempts")
+            self.activity.dead_letter(
+                {
+                    "function": self.source.function_id,
+                    "source": self.label,
+                    "destination": self.source.on_failure_destination,
+                    "records": batch,
+                    "error": error_text,
+                    "attempts": attempts,
+                    "at": _now_iso(),
+                },
+                count=len(batch),
+            )
+            return
+        self._stopped.wait(backoff(retries + 1))
+        pending.appendleft((batch, retries + 1))
+
+
+# ------------------------------------------------------------------------------------ schedules
+
+
+class UnknownSchedule(KeyError):
+    """The function has no Schedule event."""
+
+
+def scheduled_event(schedule: ScheduleSource, moment: str) -> dict[str, Any]:
+    """A classic EventBridge scheduled event (`time` is what the function takes as "now")."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": ACCOUNT_ID,
+        "time": moment,
+        "region": REGION,
+        "resources": [schedule.rule_arn],
+        "detail": {},
+    }
+
+
+def parse_event_time(value: str) -> str:
+    """An ISO-8601 time as EventBridge writes it (UTC, `Z`); `ValueError` if it is not one."""
+    moment = datetime.fromisoformat(value.strip())
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return iso_time(moment)
+
+
+_RATE = re.compile(r"rate\(\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s*\)")
+_UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+
+
+def rate_seconds(expression: str) -> int | None:
+    """Seconds between runs of a `rate(...)` expression; None for `cron(...)`."""
+    match = _RATE.fullmatch(expression.strip())
+    if match is None:
+        return None
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2).rstrip("s")]
+
+
+# ---------------------------------------------------------------------------------- the whole
+
+
+def _streams_client(endpoint_url: str) -> Any:
+    import boto3
+
+    return boto3.client(
+        "dynamodbstreams",
+        endpoint_url=endpoint_url,
+        region_name=REGION,
+        aws_access_key_id=LOCAL_AWS_ENVIRONMENT["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=LOCAL_AWS_ENVIRONMENT["AWS_SECRET_ACCESS_KEY"],
+    )
+
+
+class EventPath:
+    """Every stream source, rule and (optionally) schedule of a template, running in the background."""
+
+    def __init__(
+        self,
+        template: Template,
+        runtime: LambdaRuntime,
+        eventbridge: LocalEventBridge,
+        dynamodb: DynamoDBClient,
+        dynamodb_endpoint: str,
+        *,
+        run_schedules: bool = False,
+        workers: int = 8,
+    ) -> None:
+        self.template = template
+        self.runtime = runtime
+        self.eventbridge = eventbridge
+        self.activity = Activity()
+        self.dispatcher = Dispatcher(runtime, self.activity, workers)
+        streams = _streams_client(dynamodb_endpoint)
+        self.pollers = [
+            StreamPoller(source, runtime, self.activity, dynamodb, streams, source.table_id)
+            for source in template.stream_sources
+            if source.enabled
+        ]
+        self.run_schedules = run_schedules
+        self._stopped = threading.Event()
+        self._schedule_threads: list[threading.Thread] = []
+        self._drain_lock = threading.Lock()
+
+    def start(self) -> EventPath:
+        self.eventbridge.sink = self.dispatcher.submit_rule
+        self.dispatcher.start()
+        for poller in self.pollers:
+            poller.start()
+        if self.run_schedules:
+            for schedule in self.template.schedules:
+                self._start_schedule(schedule)
+        return self
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self.eventbridge.sink = None
+        for poller in self.pollers:
+            poller.stop()
+        self.dispatcher.stop()
+        for poller in self.pollers:
+            poller.join(timeout=2)
+
+    def __enter__(self) -> EventPath:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    # -- drain and dead letters ----------------------------------------------------------------
+
+    def drain(self, timeout: float = DRAIN_TIMEOUT_SECONDS) -> dict[str, int]:
+        """Wait until no stream record, queued, in-flight or retrying event is left.
+
+        Returns what was processed and dead-lettered since the previous drain.
+        """
+        deadline = time.monotonic() + timeout
+        with self._drain_lock:
+            while True:
+                epoch = self.activity.epoch
+                for poller in self.pollers:
+                    if not poller.wait_caught_up(deadline):
+                        raise DrainTimeout(f"the stream of {poller.label} is still being processed")
+                if not self.activity.wait_idle(deadline):
+                    raise DrainTimeout("events are still queued, in flight or waiting for a retry")
+                if self.activity.epoch == epoch:
+                    return self.activity.report()
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        return self.activity.dead_letter_list()
+
+    # -- schedules -----------------------------------------------------------------------------
+
+    def schedule_of(self, function_id: str) -> ScheduleSource:
+        for schedule in self.template.schedules:
+            if schedule.function_id == function_id:
+                return schedule
+        raise UnknownSchedule(function_id)
+
+    def invoke_schedule(self, function_id: str, moment: str | None = None) -> Any:
+        """Run the scheduled function now, synchronously, with a scheduled event at `moment`."""
+        schedule = self.schedule_of(function_id)
+        event = scheduled_event(schedule, moment or iso_time(datetime.now(UTC)))
+        return self.runtime.invoke(function_id, event)
+
+    def _start_schedule(self, schedule: ScheduleSource) -> None:
+        interval = rate_seconds(schedule.expression)
+        if not schedule.enabled:
+            return
+        if interval is None:
+            log(f"{schedule.rule_name}: {schedule.expression} is not run locally (rate() only)")
+            return
+
+        def tick() -> None:
+            while not self._stopped.wait(interval):
+                self.dispatcher.submit(
+                    Delivery(
+                        function_id=schedule.function_id,
+                        rule_name=schedule.rule_name,
+                        event=scheduled_event(schedule, iso_time(datetime.now(UTC))),
+                        maximum_retry_attempts=schedule.maximum_retry_attempts,
+                        maximum_event_age_seconds=schedule.maximum_event_age_seconds,
+                    )
+                )
+
+        thread = threading.Thread(target=tick, name=f"schedule-{schedule.rule_name}", daemon=True)
+        thread.start()
+        self._schedule_threads.append(thread)
+
+
+# --------------------------------------------------------------------------- local control routes
+
+
+def add_event_routes(gateway: LocalApiGateway, event_path: EventPath) -> None:
+    """`POST /_local/drain`, `GET /_local/dlq` and `POST /_local/schedules/{functionId}`."""
+
+    def drain(_request: LocalRequest) -> GatewayReply:
+        try:
+            return json_reply(200, event_path.drain())
+        except DrainTimeout as error:
+            return json_reply(504, {"message": f"drain timed out: {error}"})
+
+    def dlq(_request: LocalRequest) -> GatewayReply:
+        return json_reply(200, event_path.dead_letters())
+
+    def schedule(request: LocalRequest) -> GatewayReply:
+        function_id = request.path_parameters["functionId"]
+        try:
+            event_path.schedule_of(function_id)
+        except UnknownSchedule:
+            return json_reply(404, {"message": f"{function_id} has no Schedule event in the template"})
+        try:
+            body = request.json_body()
+        except ValueError:
+            return json_reply(422, {"message": 'the body must be JSON: {"time": "<ISO-8601>"}'})
+        moment: str | None = None
+        if body is not None:
+            raw_time = body.get("time") if isinstance(body, dict) else None
+            if not isinstance(body, dict) or (raw_time is not None and not isinstance(raw_time, str)):
+                return json_reply(422, {"message": 'expected {"time": "<ISO-8601>"}'})
+            if raw_time is not None:
+                try:
+                    moment = parse_event_time(raw_time)
+                except ValueError:
+                    return json_reply(422, {"message": f"time {raw_time!r} is not an ISO-8601 date-time"})
+        try:
+            result = event_path.invoke_schedule(function_id, moment)
+        except Exception as error:
+            log(f"{function_id} (scheduled) failed:\n{traceback.format_exc()}")
+            return json_reply(
+                500,
+                {"function": function_id, "errorType": type(error).__name__, "errorMessage": str(error)},
+            )
+        return GatewayReply(
+            status=200,
+            headers=[("Content-Type", "application/json; charset=utf-8")],
+            body=json.dumps({"function": function_id, "result": result}, default=str).encode(),
+        )
+
+    gateway.add_local_route("POST", "/_local/drain", drain)
+    gateway.add_local_route("GET", "/_local/dlq", dlq)
+    gateway.add_local_route("POST", "/_local/schedules/{functionId}", schedule)
