@@ -52,4 +52,4 @@ event-schemas: $(STAMP)
 	$(BIN)/python -c "from pathlib import Path; from layers_common.models.event_schemas import event_schemas, render; [Path(f'docs/events/{n}.schema.json').write_text(render(s)) for n, s in event_schemas().items()]"
 
 openapi: $(STAMP)
-	$(BIN)/python -c "from pathlib import Path; from leasing_cli.openapi import build_openapi, render; from leasing_cli.template import load_template; Path('docs/openapi.json').write_text(render(build_openapi(load_template('template.yaml'))))"
+	$(BIN)/leasing openapi --output docs/openapi.json

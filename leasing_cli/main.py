@@ -111,6 +111,20 @@ def invoke(args: argparse.Namespace, stdout: TextIO) -> int:
     return 0
 
 
+def openapi(args: argparse.Namespace, stdout: TextIO) -> int:
+    """`leasing openapi`: the document built from the API functions' resolvers (never in Lambda)."""
+    from leasing_cli.openapi import build_openapi, render
+
+    template = load_template(args.template or default_template_path())
+    text = render(build_openapi(template))
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        stdout.write(text)
+        stdout.flush()
+    return 0
+
+
 # ----------------------------------------------------------------------------------------- CLI
 
 
@@ -154,6 +168,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     invoke_parser.add_argument("--template", metavar="PATH", help="SAM template (default: template.yaml)")
     invoke_parser.set_defaults(handler=invoke)
+    openapi_parser = commands.add_parser("openapi", help="print the merged OpenAPI 3 document of every route")
+    openapi_parser.add_argument("--template", metavar="PATH", help="SAM template (default: template.yaml)")
+    openapi_parser.add_argument("--output", metavar="FILE", help="write it to FILE instead of stdout")
+    openapi_parser.set_defaults(handler=openapi)
+
     from leasing_cli import admin
 
     admin.register(commands)  # `leasing admin …`: the ops tool (leasing_cli/admin/)
