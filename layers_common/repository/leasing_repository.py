@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import random
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -37,12 +39,22 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 OUTBOX_RETENTION_SECONDS = 7 * 24 * 3600
+_CONFLICT_RETRIES = 3
+CONDITION_FAILED = "ConditionalCheckFailed"
 TRANSACTION_LIMIT = 100
 
 AcceptOutcome = Literal["accepted", "request_id_taken", "claim_lost"]
 ClaimOutcome = Literal["claimed", "account_taken", "wallet_short", "request_moved"]
 RenewOutcome = Literal["renewed", "lease_moved", "wallet_short"]
 CONSUMED_RETENTION_SECONDS = 30 * 24 * 3600
+
+
+class TransactionRefused(RuntimeError):
+    """A transaction canceled for a reason the caller did not expect (the per-item codes)."""
+
+    def __init__(self, codes: list[str]) -> None:
+        super().__init__(f"transaction canceled: {codes}")
+        self.codes = codes
 
 
 @dataclass(frozen=True)
@@ -165,6 +177,40 @@ class LeasingRepository:
     def _transact(self, operations: list[dict[str, Any]]) -> None:
         self.client.transact_write_items(TransactItems=operations)  # type: ignore[arg-type]
 
+    def _transact_checked(self, operations: list[dict[str, Any]]) -> list[str] | None:
+        """Run a transaction: None once it committed, else why each item canceled it.
+
+        A cancellation caused only by another transaction in flight on the same items
+        (`TransactionConflict`, real DynamoDB under contention) is retried with jitter; any other
+        error propagates.
+        """
+        for attempt in range(_CONFLICT_RETRIES + 1):
+            try:
+                self._transact(operations)
+            except Exception as error:
+                codes = cancellation_codes(error)
+                if not codes:
+                    raise
+                if "TransactionConflict" in codes and set(codes) <= {"TransactionConflict", "None"}:
+                    if attempt < _CONFLICT_RETRIES:
+                        time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))  # noqa: S311 - jitter only
+                        continue
+                    raise
+                return codes
+            return None
+        raise AssertionError("unreachable")
+
+    def _query_all(self, **kwargs: Any) -> list[Item]:
+        """Every item of a query, following `LastEvaluatedKey`."""
+        items: list[Item] = []
+        while True:
+            response = self.client.query(**kwargs)
+            items.extend(from_attributes(item) for item in response.get("Items", []))
+            start = response.get("LastEvaluatedKey")
+            if not start:
+                return items
+            kwargs = {**kwargs, "ExclusiveStartKey": start}
+
     def _put(self, pk_sk: tuple[str, str], attributes: Item) -> None:
         pk, sk = pk_sk
         self.client.put_item(
@@ -172,23 +218,13 @@ class LeasingRepository:
         )
 
     def _query_prefix(self, pk: str, prefix: str) -> list[Item]:
-        items: list[Item] = []
-        start: dict[str, Any] | None = None
-        while True:
-            kwargs: dict[str, Any] = {
-                "TableName": self.table_name,
-                "KeyConditionExpression": "#pk = :pk AND begins_with(#sk, :prefix)",
-                "ExpressionAttributeNames": {"#pk": "pk", "#sk": "sk"},
-                "ExpressionAttributeValues": {":pk": {"S": pk}, ":prefix": {"S": prefix}},
-                "ConsistentRead": True,
-            }
-            if start:
-                kwargs["ExclusiveStartKey"] = start
-            response = self.client.query(**kwargs)
-            items.extend(from_attributes(item) for item in response.get("Items", []))
-            start = response.get("LastEvaluatedKey")
-            if not start:
-                return items
+        return self._query_all(
+            TableName=self.table_name,
+            KeyConditionExpression="#pk = :pk AND begins_with(#sk, :prefix)",
+            ExpressionAttributeNames={"#pk": "pk", "#sk": "sk"},
+            ExpressionAttributeValues={":pk": {"S": pk}, ":prefix": {"S": prefix}},
+            ConsistentRead=True,
+        )
 
     def _outbox_put(self, message: OutboxMessage, now_epoch: int) -> dict[str, Any]:
         pk, sk = keys.outbox(message.event_id)
@@ -482,17 +518,13 @@ class LeasingRepository:
         ]
         if claim is not None:
             operations.append({"Update": self._complete_idempotency_update(claim, response)})
-        try:
-            self._transact(operations)
-        except Exception as error:
-            codes = cancellation_codes(error)
-            if not codes:
-                raise
-            if codes[0] == "ConditionalCheckFailed":
+        failed = self._transact_checked(operations)
+        if failed is not None:
+            if failed[0] == CONDITION_FAILED:
                 return "request_id_taken"
-            if len(codes) > 2 and codes[2] == "ConditionalCheckFailed":
+            if len(failed) > 2 and failed[2] == CONDITION_FAILED:
                 return "claim_lost"
-            raise
+            raise TransactionRefused(failed)
         return "accepted"
 
     def get_lease_request(
@@ -662,36 +694,27 @@ class LeasingRepository:
                 },
             }
         }
-        try:
-            self._transact([update, self._audit_put(audit, audit_id), self._outbox_put(event, now_epoch)])
-        except Exception as error:
-            codes = cancellation_codes(error)
-            if codes and codes[0] == "ConditionalCheckFailed":
+        failed = self._transact_checked(
+            [update, self._audit_put(audit, audit_id), self._outbox_put(event, now_epoch)]
+        )
+        if failed is not None:
+            if failed[0] == CONDITION_FAILED:
                 return False
-            raise
+            raise TransactionRefused(failed)
         return True
 
     # -- assignment ------------------------------------------------------------------------
 
     def list_available_pool(self, vertical_key: str) -> list[AccountRecord]:
         """Available pool accounts of one vertical (the index holds only available ones)."""
-        accounts: list[AccountRecord] = []
-        start: dict[str, Any] | None = None
-        while True:
-            kwargs: dict[str, Any] = {
-                "TableName": self.table_name,
-                "IndexName": "gsi1",
-                "KeyConditionExpression": "#pk = :pk",
-                "ExpressionAttributeNames": {"#pk": "gsi1pk"},
-                "ExpressionAttributeValues": {":pk": {"S": keys.pool_vertical(vertical_key)}},
-            }
-            if start:
-                kwargs["ExclusiveStartKey"] = start
-            response = self.client.query(**kwargs)
-            accounts.extend(_account_from_item(from_attributes(item)) for item in response.get("Items", []))
-            start = response.get("LastEvaluatedKey")
-            if not start:
-                return accounts
+        items = self._query_all(
+            TableName=self.table_name,
+            IndexName="gsi1",
+            KeyConditionExpression="#pk = :pk",
+            ExpressionAttributeNames={"#pk": "gsi1pk"},
+            ExpressionAttributeValues={":pk": {"S": keys.pool_vertical(vertical_key)}},
+        )
+        return [_account_from_item(item) for item in items]
 
     def _ledger_put(self, entry: LedgerEntry) -> dict[str, Any]:
         pk, sk = keys.ledger_entry(entry.org_id, entry.entry_id)
@@ -794,28 +817,24 @@ class LeasingRepository:
                 },
             }
         }
-        try:
-            self._transact(
-                [
-                    account_update,
-                    self._wallet_debit(lease.org_id, lease.monthly_price_cents),
-                    lease_put,
-                    request_update,
-                    self._ledger_put(ledger),
-                    self._outbox_put(event, now_epoch),
-                ]
-            )
-        except Exception as error:
-            codes = cancellation_codes(error)
-            if not codes:
-                raise
-            if codes[2] == "ConditionalCheckFailed" or codes[3] == "ConditionalCheckFailed":
+        failed = self._transact_checked(
+            [
+                account_update,
+                self._wallet_debit(lease.org_id, lease.monthly_price_cents),
+                lease_put,
+                request_update,
+                self._ledger_put(ledger),
+                self._outbox_put(event, now_epoch),
+            ]
+        )
+        if failed is not None:
+            if failed[2] == CONDITION_FAILED or failed[3] == CONDITION_FAILED:
                 return "request_moved"
-            if codes[0] == "ConditionalCheckFailed":
+            if failed[0] == CONDITION_FAILED:
                 return "account_taken"
-            if codes[1] == "ConditionalCheckFailed":
+            if failed[1] == CONDITION_FAILED:
                 return "wallet_short"
-            raise
+            raise TransactionRefused(failed)
         return "claimed"
 
     def complete_lease_request(
@@ -851,13 +870,11 @@ class LeasingRepository:
                 },
             }
         }
-        try:
-            self._transact([update, self._outbox_put(event, now_epoch)])
-        except Exception as error:
-            codes = cancellation_codes(error)
-            if codes and codes[0] == "ConditionalCheckFailed":
+        failed = self._transact_checked([update, self._outbox_put(event, now_epoch)])
+        if failed is not None:
+            if failed[0] == CONDITION_FAILED:
                 return False
-            raise
+            raise TransactionRefused(failed)
         return True
 
     # -- renewals --------------------------------------------------------------------------
@@ -866,25 +883,17 @@ class LeasingRepository:
         """Assigned leases whose `nextRenewalAt` is at or before `now_text`, oldest due first."""
         due: list[LeaseRecord] = []
         for shard in range(keys.RENEWAL_SHARDS):
-            start: dict[str, Any] | None = None
-            while True:
-                kwargs: dict[str, Any] = {
-                    "TableName": self.table_name,
-                    "IndexName": "gsi3",
-                    "KeyConditionExpression": "#pk = :pk AND #sk <= :bound",
-                    "ExpressionAttributeNames": {"#pk": "gsi3pk", "#sk": "gsi3sk"},
-                    "ExpressionAttributeValues": {
-                        ":pk": {"S": f"RENEWALS#{shard}"},
-                        ":bound": {"S": f"{now_text}#~"},  # `~` sorts after every id character
-                    },
-                }
-                if start:
-                    kwargs["ExclusiveStartKey"] = start
-                response = self.client.query(**kwargs)
-                due.extend(_lease_from_item(from_attributes(item)) for item in response.get("Items", []))
-                start = response.get("LastEvaluatedKey")
-                if not start:
-                    break
+            items = self._query_all(
+                TableName=self.table_name,
+                IndexName="gsi3",
+                KeyConditionExpression="#pk = :pk AND #sk <= :bound",
+                ExpressionAttributeNames={"#pk": "gsi3pk", "#sk": "gsi3sk"},
+                ExpressionAttributeValues={
+                    ":pk": {"S": f"RENEWALS#{shard}"},
+                    ":bound": {"S": f"{now_text}#~"},  # `~` sorts after every id character
+                },
+            )
+            due.extend(_lease_from_item(item) for item in items)
         return sorted(due, key=lambda lease: (lease.next_renewal_at or "", lease.lease_id))
 
     def renew_lease_period(
@@ -918,24 +927,20 @@ class LeasingRepository:
                 },
             }
         }
-        try:
-            self._transact(
-                [
-                    lease_update,
-                    self._wallet_debit(lease.org_id, lease.monthly_price_cents),
-                    self._ledger_put(ledger),
-                    self._outbox_put(event, now_epoch),
-                ]
-            )
-        except Exception as error:
-            codes = cancellation_codes(error)
-            if not codes:
-                raise
-            if codes[0] == "ConditionalCheckFailed":
+        failed = self._transact_checked(
+            [
+                lease_update,
+                self._wallet_debit(lease.org_id, lease.monthly_price_cents),
+                self._ledger_put(ledger),
+                self._outbox_put(event, now_epoch),
+            ]
+        )
+        if failed is not None:
+            if failed[0] == CONDITION_FAILED:
                 return "lease_moved"
-            if codes[1] == "ConditionalCheckFailed":
+            if failed[1] == CONDITION_FAILED:
                 return "wallet_short"
-            raise
+            raise TransactionRefused(failed)
         return "renewed"
 
     # -- consumers of the release fan-out ---------------------------------------------------
@@ -965,12 +970,11 @@ class LeasingRepository:
 
     def mark_consumed(self, consumer: str, event_id: str, now_epoch: int) -> bool:
         """Record that `consumer` handled `event_id`; False if it already had."""
-        try:
-            self._transact([self._consumed_put(consumer, event_id, now_epoch)])
-        except Exception as error:
-            if cancellation_codes(error)[:1] == ["ConditionalCheckFailed"]:
+        failed = self._transact_checked([self._consumed_put(consumer, event_id, now_epoch)])
+        if failed is not None:
+            if failed[0] == CONDITION_FAILED:
                 return False
-            raise
+            raise TransactionRefused(failed)
         return True
 
     def return_to_pool(
@@ -1000,27 +1004,24 @@ class LeasingRepository:
                 },
             }
         }
-        try:
-            self._transact([self._consumed_put(consumer, event_id, now_epoch), account_update])
-        except Exception as error:
-            codes = cancellation_codes(error)
-            if not codes:
-                raise
-            if codes[0] == "ConditionalCheckFailed":
+        failed = self._transact_checked([self._consumed_put(consumer, event_id, now_epoch), account_update])
+        if failed is not None:
+            if failed[0] == CONDITION_FAILED:
                 return "duplicate"
-            if codes[1] == "ConditionalCheckFailed":
+            if failed[1] == CONDITION_FAILED:
                 return "duplicate" if not self.mark_consumed(consumer, event_id, now_epoch) else "not_leased"
-            raise
+            raise TransactionRefused(failed)
         return "returned"
 
     def record_ledger_once(self, entry: LedgerEntry, *, consumer: str, event_id: str, now_epoch: int) -> bool:
         """Append a ledger entry for an event exactly once (False on a duplicate delivery)."""
-        try:
-            self._transact([self._consumed_put(consumer, event_id, now_epoch), self._ledger_put(entry)])
-        except Exception as error:
-            if cancellation_codes(error)[:1] == ["ConditionalCheckFailed"]:
+        failed = self._transact_checked(
+            [self._consumed_put(consumer, event_id, now_epoch), self._ledger_put(entry)]
+        )
+        if failed is not None:
+            if failed[0] == CONDITION_FAILED:
                 return False
-            raise
+            raise TransactionRefused(failed)
         return True
 
     def list_ledger(self, org_id: str) -> list[LedgerEntry]:
@@ -1165,24 +1166,20 @@ class LeasingRepository:
             {"Update": self._cancel_post_update(account.social_account_id, post_id, disconnected_at)}
             for post_id in post_ids
         ]
-        try:
-            self._transact(
-                [
-                    account_update,
-                    self._audit_put(audit, audit_id),
-                    self._outbox_put(event, now_epoch),
-                    *posts,
-                ]
-            )
-        except Exception as error:
-            codes = cancellation_codes(error)
-            if not codes:
-                raise
-            if codes[0] == "ConditionalCheckFailed":
+        failed = self._transact_checked(
+            [
+                account_update,
+                self._audit_put(audit, audit_id),
+                self._outbox_put(event, now_epoch),
+                *posts,
+            ]
+        )
+        if failed is not None:
+            if failed[0] == CONDITION_FAILED:
                 return "gone"
-            if "ConditionalCheckFailed" in codes[3:]:
+            if CONDITION_FAILED in failed[3:]:
                 return "posts_changed"
-            raise
+            raise TransactionRefused(failed)
         return "revoked"
 
     def list_audit(self, social_account_id: str) -> list[AuditEntry]:
