@@ -109,10 +109,8 @@ def api_handler(app: APIGatewayRestResolver, *, scope: str) -> LambdaHandler:
             if caller is None:
                 raise Unauthenticated()
             logger.append_keys(org_id=caller.org_id, api_key_id=caller.key_id)
-            if caller.suspended:
-                raise KillSwitch()
             deps = dependencies()
-            allowed = caller.has_scope(scope)
+            exceeded: RateLimitExceeded | None = None
             try:
                 rate = deps.rate_limiter.consume(
                     caller.key_id,
@@ -120,10 +118,15 @@ def api_handler(app: APIGatewayRestResolver, *, scope: str) -> LambdaHandler:
                     endpoint_class(str(event.get("httpMethod", "GET"))),
                     deps.clock.now(),
                 )
-            except RateLimitExceeded as exceeded:
-                rate = exceeded.status
-                if allowed:
-                    raise
+            except RateLimitExceeded as over_budget:
+                rate, exceeded = over_budget.status, over_budget
+            # Every authenticated call is counted (unless answered 429) and carries the headers;
+            # a suspension or a missing scope is the answer even when the budget is spent.
+            if caller.suspended:
+                raise KillSwitch()
+            allowed = caller.has_scope(scope)
+            if allowed and exceeded is not None:
+                raise exceeded
             if not allowed:
                 raise ForbiddenScope(scope)
             if (

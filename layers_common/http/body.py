@@ -60,7 +60,7 @@ def parse_json_object(event: dict[str, Any]) -> dict[str, Any] | None:
         raise ValidationFailed.at("", "The body is not valid UTF-8.") from None
     try:
         parsed = json.loads(text, parse_constant=_reject_constant)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser allows
         raise ValidationFailed.at("", "The body is not valid JSON.") from None
     if not isinstance(parsed, dict):
         raise ValidationFailed.at("", "The body must be a JSON object.")

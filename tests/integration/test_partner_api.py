@@ -757,3 +757,29 @@ def test_a_base64_encoded_body_is_decoded_before_it_is_read(api: Api, gateway: A
     reply = api.post(REQUEST_URL, body=base64.b64decode("/w=="), headers={"Content-Type": "application/json"})
     # Then it is a 422 at the body, not a 5xx
     assert reply.status == 422
+
+
+def test_json_nested_deeper_than_the_parser_allows_is_422_not_a_5xx(api: Api) -> None:
+    # Given a small body of 20,000 nested arrays
+    body = b'{"projectId": ' + b"[" * 20000 + b"]" * 20000 + b"}"
+    # When it is posted
+    reply = api.post(REQUEST_URL, body=body, headers={"Content-Type": "application/json"})
+    # Then it is a plain validation error at the body
+    assert reply.status == 422
+    assert issue_paths(reply) == [""]
+
+
+def test_a_suspended_key_is_counted_and_its_503_carries_the_rate_limit_headers(
+    api: Api, world: World
+) -> None:
+    # Given a suspended key (it passed authentication)
+    # When it reads twice
+    first = api.get("/v1/leased-accounts", key=world.keys["a_suspended"])
+    second = api.get("/v1/leased-accounts", key=world.keys["a_suspended"])
+    # Then both are 503 with the headers of its read window, and both were counted
+    assert (first.status, second.status) == (503, 503)
+    assert first.header("X-RateLimit-Endpoint-Class") == "read"
+    assert (
+        int(first.header("X-RateLimit-Remaining") or 0) - int(second.header("X-RateLimit-Remaining") or 0)
+        == 1
+    )
