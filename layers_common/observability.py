@@ -27,6 +27,12 @@ _current_metrics: ContextVar[AmazonCloudWatchEMFProvider | None] = ContextVar("l
 Handler = Callable[[Any, Any], Any]
 
 
+def log_keys(**keys: object) -> None:
+    """Keys for every log line of the running invocation (thread-local: the local runtime runs
+    concurrent invocations on threads of one process; in Lambda it is one at a time)."""
+    logger.thread_safe_append_keys(**keys)
+
+
 def add_metric(name: str, value: float = 1, unit: MetricUnit = COUNT) -> None:
     """Record a business metric for the running invocation (ignored outside one)."""
     provider = _current_metrics.get()
@@ -49,6 +55,7 @@ def _with_metrics(handler: Handler) -> Handler:
             default_dimensions={"stage": settings.stage},
         )
         token = _current_metrics.set(provider)
+        logger.thread_safe_clear_keys()
         try:
             return handler(event, context)
         finally:

@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from layers_common.consumers import domain_event
 from layers_common.dependencies import dependencies
 from layers_common.models.events import LeaseRequested
-from layers_common.observability import add_metric, logger, observed
+from layers_common.observability import add_metric, log_keys, observed
 from layers_common.services.assign_accounts import assign_accounts
 
 OUTCOME_METRICS = {
@@ -23,7 +23,7 @@ OUTCOME_METRICS = {
 @observed
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     requested = domain_event(event, LeaseRequested)
-    logger.append_keys(event_id=requested.event_id, request_id=requested.request_id, org_id=requested.org_id)
+    log_keys(event_id=requested.event_id, request_id=requested.request_id, org_id=requested.org_id)
     deps = dependencies()
     result = assign_accounts(requested, store=deps.repository, clock=deps.clock)
     add_metric("AccountsAssigned", result.claimed_now)

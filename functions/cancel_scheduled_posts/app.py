@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from layers_common.consumers import domain_event
 from layers_common.dependencies import dependencies
 from layers_common.models.events import LeasedAccountReleased, SocialAccountRevoked
-from layers_common.observability import logger, observed
+from layers_common.observability import log_keys, observed
 from layers_common.services.release_fanout import cancel_scheduled_posts
 
 
@@ -22,7 +22,7 @@ def _account_left(event: dict[str, Any]) -> LeasedAccountReleased | SocialAccoun
 @observed
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     account_left = _account_left(event)
-    logger.append_keys(event_id=account_left.event_id, social_account_id=account_left.social_account_id)
+    log_keys(event_id=account_left.event_id, social_account_id=account_left.social_account_id)
     deps = dependencies()
     canceled = cancel_scheduled_posts(account_left, store=deps.repository, clock=deps.clock)
     return {"socialAccountId": account_left.social_account_id, "canceledScheduledPosts": canceled}

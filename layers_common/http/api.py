@@ -23,7 +23,7 @@ from layers_common.errors import DomainError, ForbiddenScope, KillSwitch, NotFou
 from layers_common.http.body import parse_json_object
 from layers_common.http.envelope import JSON_CONTENT_TYPE, error_response, internal_error_response
 from layers_common.http.validation import validation_failed
-from layers_common.observability import logger, observed
+from layers_common.observability import log_keys, logger, observed
 from layers_common.principal import Principal
 from layers_common.rate_limit import RateLimitExceeded, RateLimitStatus, endpoint_class
 from layers_common.repository.records import StoredResponse
@@ -102,13 +102,13 @@ def api_handler(app: APIGatewayRestResolver, *, scope: str) -> LambdaHandler:
     @observed
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         request_id = new_request_id()
-        logger.set_correlation_id(request_id)
+        log_keys(correlation_id=request_id)
         rate: RateLimitStatus | None = None
         try:
             caller = Principal.from_context((event.get("requestContext") or {}).get("authorizer"))
             if caller is None:
                 raise Unauthenticated()
-            logger.append_keys(org_id=caller.org_id, api_key_id=caller.key_id)
+            log_keys(org_id=caller.org_id, api_key_id=caller.key_id)
             deps = dependencies()
             exceeded: RateLimitExceeded | None = None
             try:
