@@ -28,7 +28,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy layers_common leasing_cli functions tests
+	$(BIN)/mypy layers_common leasing_cli functions tests bench
 
 test: $(STAMP) lint typecheck
 	$(BIN)/pytest -n 2 --dist loadgroup
@@ -44,6 +44,12 @@ e2e: $(STAMP)
 
 infra: $(STAMP)
 	$(BIN)/pytest tests/infra
+
+# Cold-start ratios and DynamoDB round trips (bench/README.md); not part of `make test`. Exits
+# non-zero when an API handler's cold import is over the budget (1.5x `import boto3` + a client).
+bench: $(STAMP)
+	$(BIN)/python bench/round_trips.py
+	$(BIN)/python bench/cold_start.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .aws-sam

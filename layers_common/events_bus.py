@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Protocol
-
-from layers_common.models.events import EVENT_SOURCE
+from typing import TYPE_CHECKING, Protocol, cast
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
 
 MAX_ENTRIES_PER_CALL = 10
+# Not imported from the event models: building them costs cold start in every function that
+# only publishes (a unit test checks the two stay equal).
+EVENT_SOURCE = "layers.leasing"
 
 
 @dataclass(frozen=True)
@@ -28,10 +29,11 @@ class EventPublisher(Protocol):
 
 @cache
 def events_client() -> EventBridgeClient:
-    import boto3
     from botocore.config import Config
+    from botocore.session import get_session
 
-    return boto3.client("events", config=Config(retries={"mode": "standard", "max_attempts": 4}))
+    config = Config(retries={"mode": "standard", "max_attempts": 4})
+    return cast("EventBridgeClient", get_session().create_client("events", config=config))
 
 
 class EventBridgePublisher:
@@ -55,7 +57,7 @@ class EventBridgePublisher:
                 response = self.client.put_events(
                     Entries=[
                         {
-                            "Source": EVENT_SOURCE,
+                            "Source": EVENT_SOURCE,  # same value as layers_common.models.events
                             "DetailType": entry.detail_type,
                             "Detail": entry.detail_json,
                             "EventBusName": self.bus_name,

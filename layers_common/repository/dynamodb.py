@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -20,11 +20,12 @@ def dynamodb_client() -> DynamoDBClient:
     The endpoint follows the standard `AWS_ENDPOINT_URL_DYNAMODB` variable, which is how the
     local runtime and the tests point functions at the embedded DynamoDB.
     """
-    import boto3
+    # botocore directly: boto3's own import (resources, s3transfer) is cold-start cost we never use.
     from botocore.config import Config
+    from botocore.session import get_session
 
     config = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=2, read_timeout=5)
-    return boto3.client("dynamodb", config=config)
+    return cast("DynamoDBClient", get_session().create_client("dynamodb", config=config))
 
 
 def _serialize(value: Any) -> dict[str, Any]:

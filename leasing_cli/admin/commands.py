@@ -8,10 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ulid import ULID
-
 from layers_common.api_keys import generate_api_key, hash_secret
-from layers_common.clock import SystemClock, isoformat, new_id
+from layers_common.clock import SystemClock, isoformat, new_id, ulid
 from layers_common.repository.records import AccountRecord, ApiKeyRecord, LedgerEntry, OrgRecord
 from leasing_cli.admin.render import money, table
 from leasing_cli.admin.store import AdminRepository
@@ -91,7 +89,7 @@ def org_create(repo: AdminRepository, args: argparse.Namespace) -> Result:
     opening = (
         LedgerEntry(
             org_id=org_id,
-            entry_id=str(ULID()),
+            entry_id=ulid(),
             type="credit",
             amount_cents=args.wallet_cents,
             at=at,
@@ -152,7 +150,7 @@ def key_revoke(repo: AdminRepository, args: argparse.Namespace) -> Result:
 def wallet_credit(repo: AdminRepository, args: argparse.Namespace) -> Result:
     credit = LedgerEntry(
         org_id=args.org_id,
-        entry_id=str(ULID()),
+        entry_id=ulid(),
         type="credit",
         amount_cents=args.cents,
         at=_now(),

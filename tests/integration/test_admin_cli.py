@@ -16,9 +16,9 @@ import boto3
 import pytest
 import requests
 from moto import mock_aws
-from ulid import ULID
 
 from layers_common.api_keys import hash_secret, parse_api_key
+from layers_common.clock import ulid
 from layers_common.repository.leasing_repository import LeasingRepository
 from layers_common.repository.records import AuditEntry, LedgerEntry
 from leasing_cli.main import main
@@ -656,7 +656,7 @@ def test_audit_list_gives_the_accounts_audit_oldest_first(admin, repository, wor
             actor_key_id="KEYA000000000001",
             reason=reason,
         )
-        repository._transact([repository._audit_put(entry, str(ULID()))])
+        repository._transact([repository._audit_put(entry, ulid())])
 
     # When its audit log is listed
     audit = admin("audit", "list", "--account", "sa_leased_3", "--json").json()

@@ -72,3 +72,28 @@ def test_malformed_ids_do_not_look_like_ids(value):
     # Given an empty, overlong or out-of-alphabet id
     # Then it cannot name anything
     assert not looks_like_id(value)
+
+
+def test_generated_ulids_are_26_crockford_characters_sorted_by_time() -> None:
+    # Given ids generated a few milliseconds apart
+    import time
+
+    from ulid import ULID
+
+    from layers_common.clock import ulid
+
+    first = ulid()
+    time.sleep(0.002)
+    second = ulid()
+    # Then each is a valid ULID (python-ulid parses it back) and they sort by creation time
+    assert len(first) == 26
+    assert str(ULID.from_str(first)) == first
+    assert first < second
+
+
+def test_the_bus_source_constant_matches_the_event_models() -> None:
+    # Given the publisher's own copy of the event source / Then it is the models' value
+    from layers_common.events_bus import EVENT_SOURCE as PUBLISHED
+    from layers_common.models.events import EVENT_SOURCE
+
+    assert PUBLISHED == EVENT_SOURCE

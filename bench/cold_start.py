@@ -1,0 +1,262 @@
+"""Cold-start benchmark: each function's handler import, measured against `import boto3` + one client.
+
+For every function of template.yaml, fresh interpreters import the handler module by file path (as
+Lambda loads `app`), running its module-level setup, and then create the first DynamoDB client the
+way the functions do (`layers_common.repository.dynamodb.dynamodb_client()`). Lambda's Python
+runtime does not pre-import boto3: the handler's init pays for it, so the fair comparison is
+"handler import + first client" against a bare `import boto3; boto3.client("dynamodb")`.
+
+Baseline and function runs alternate in one run, so machine drift hits both alike; only ratios of
+medians measured in the same run are judged. Exits 1 when an API handler (a function with `Api`
+events) is over the budget, so CI may gate on it; `make test` never runs it.
+
+    python bench/cold_start.py [--runs 7] [--budget 1.5] [--why]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from leasing_cli.lambda_runtime import function_environment
+from leasing_cli.template import Function, Template, load_template
+
+ROOT = Path(__file__).resolve().parent.parent
+UNREACHABLE_ENDPOINT = "http://127.0.0.1:1"  # nothing is called at import time; never contacted
+MARKER = "#cold-start-phase"  # written to stderr between phases, to split `-X importtime` output
+
+# Each snippet prints one JSON line: milliseconds of "import" and of "import + first client".
+# Only `sys`, `time` and `importlib.util` (loaded at interpreter start-up anyway) precede the clock.
+BASELINE_CODE = """\
+import time
+t0 = time.perf_counter()
+import boto3
+t1 = time.perf_counter()
+boto3.client("dynamodb")
+t2 = time.perf_counter()
+import json
+print(json.dumps({"import": (t1 - t0) * 1000, "client": (t2 - t0) * 1000}))
+"""
+
+HANDLER_CODE = """\
+import importlib.util, sys, time
+sys.stderr.write("{marker} import\\n")
+t0 = time.perf_counter()
+spec = importlib.util.spec_from_file_location({module!r}, {source!r})
+module = importlib.util.module_from_spec(spec)
+sys.modules[{module!r}] = module
+spec.loader.exec_module(module)
+assert callable(getattr(module, {attribute!r}))
+t1 = time.perf_counter()
+sys.stderr.write("{marker} client\\n")
+from layers_common.repository.dynamodb import dynamodb_client
+dynamodb_client()
+t2 = time.perf_counter()
+import json
+print(json.dumps({{"import": (t1 - t0) * 1000, "client": (t2 - t0) * 1000}}))
+"""
+
+
+@dataclass
+class Samples:
+    name: str
+    api: bool
+    imports: list[float] = field(default_factory=list)
+    clients: list[float] = field(default_factory=list)
+
+    def add(self, measured: dict[str, float]) -> None:
+        self.imports.append(measured["import"])
+        self.clients.append(measured["client"])
+
+
+def p90(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]
+
+
+def handler_code(function: Function) -> str:
+    module_path, _, attribute = function.handler.rpartition(".")
+    source = function.code_uri / (module_path.replace(".", "/") + ".py")
+    if not source.is_file():
+        raise SystemExit(f"{function.logical_id}: handler module {source} does not exist")
+    return HANDLER_CODE.format(module=module_path, source=str(source), attribute=attribute, marker=MARKER)
+
+
+def environment(template: Template, function: Function | None) -> dict[str, str]:
+    """The function's environment (as the local runtime sets it), fake credentials, no profile.
+
+    The function's folder is the working directory (Lambda's /var/task) and the repository root is
+    on PYTHONPATH (the template's folder: where the layer's `layers_common` is, like /opt/python).
+    """
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("AWS_", "POWERTOOLS_", "PYTHON"))
+    }
+    env.update(function_environment(template, UNREACHABLE_ENDPOINT))
+    if function is not None:
+        env.update(function.environment)
+    env["PYTHONPATH"] = str(template.path.parent)
+    return env
+
+
+def run_once(
+    code: str, env: dict[str, str], cwd: Path, *, importtime: bool = False
+) -> tuple[dict[str, float], str]:
+    command = [sys.executable, *(["-X", "importtime"] if importtime else []), "-c", code]
+    done = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"a measured interpreter failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1]), done.stderr
+
+
+@dataclass(frozen=True)
+class ImportLine:
+    depth: int
+    self_us: int
+    cumulative_us: int
+    module: str
+
+
+def parse_importtime(stderr: str) -> dict[str, list[ImportLine]]:
+    """`-X importtime` lines by phase: "import" (the handler module) and "client" (the first client).
+
+    Lines before the first marker (interpreter start-up, `site`) are left out.
+    """
+    phases: dict[str, list[ImportLine]] = {}
+    current: list[ImportLine] | None = None
+    for raw in stderr.splitlines():
+        if raw.startswith(MARKER):
+            current = phases.setdefault(raw.removeprefix(MARKER).strip(), [])
+            continue
+        if current is None or not raw.startswith("import time:") or "self [us]" in raw:
+            continue
+        self_us, cumulative_us, name = raw.removeprefix("import time:").split("|", 2)
+        depth = (len(name) - len(name.lstrip(" ")) - 1) // 2
+        current.append(ImportLine(depth, int(self_us), int(cumulative_us), name.strip()))
+    return phases
+
+
+def top_imports(lines: list[ImportLine], count: int = 5) -> list[ImportLine]:
+    """The costliest imports made directly by the measured code (nesting level 0: they do not overlap)."""
+    return sorted((line for line in lines if line.depth == 0), key=lambda line: -line.cumulative_us)[:count]
+
+
+def self_time_by_package(lines: list[ImportLine]) -> list[tuple[str, float]]:
+    totals: dict[str, float] = {}
+    for line in lines:
+        package = line.module.split(".")[0]
+        totals[package] = totals.get(package, 0.0) + line.self_us / 1000
+    return sorted(totals.items(), key=lambda item: -item[1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--runs", type=int, default=7, help="fresh interpreters per function (default 7)")
+    parser.add_argument(
+        "--budget", type=float, default=1.5, help="allowed ratio to the baseline (default 1.5)"
+    )
+    parser.add_argument(
+        "--why", action="store_true", help="also break the slowest API handler down by package"
+    )
+    parser.add_argument("--template", type=Path, default=ROOT / "template.yaml")
+    args = parser.parse_args(argv)
+
+    template = load_template(args.template)
+    functions = list(template.functions.values())
+    baseline_env = environment(template, None)
+    codes = {function.logical_id: handler_code(function) for function in functions}
+    envs = {function.logical_id: environment(template, function) for function in functions}
+
+    # One unmeasured run each, so byte-code caches exist for every run that counts.
+    run_once(BASELINE_CODE, baseline_env, ROOT)
+    for function in functions:
+        run_once(codes[function.logical_id], envs[function.logical_id], function.code_uri)
+
+    baseline = Samples("baseline: import boto3 + boto3.client('dynamodb')", api=False)
+    samples = {
+        function.logical_id: Samples(function.logical_id, api=bool(function.routes)) for function in functions
+    }
+    for round_number in range(args.runs):
+        print(f"\rround {round_number + 1}/{args.runs}", end="", file=sys.stderr, flush=True)
+        for function in functions:  # baseline, function, baseline, function, ...
+            baseline.add(run_once(BASELINE_CODE, baseline_env, ROOT)[0])
+            samples[function.logical_id].add(
+                run_once(codes[function.logical_id], envs[function.logical_id], function.code_uri)[0]
+            )
+    print(file=sys.stderr)
+
+    base = statistics.median(baseline.clients)
+    header = (
+        f"{'function':<30} {'import med':>10} {'+client med':>11} {'+client p90':>11} "
+        f"{'ratio':>6}  verdict (budget {args.budget:.2g}x)"
+    )
+    print(
+        f"Cold start, {args.runs} fresh interpreters per function, Python {sys.version.split()[0]}; ms; "
+        "ratio = median (handler import + first DynamoDB client) / median baseline, same run"
+    )
+    print(header)
+    print("-" * len(header))
+    print(
+        f"{'baseline (boto3 + client)':<30} {statistics.median(baseline.imports):>10.1f} {base:>11.1f} "
+        f"{p90(baseline.clients):>11.1f} {1.0:>6.2f}  ({len(baseline.clients)} runs)"
+    )
+    over: list[str] = []
+    ratios: dict[str, float] = {}
+    for function in functions:
+        measured = samples[function.logical_id]
+        median = statistics.median(measured.clients)
+        ratio = ratios[function.logical_id] = median / base
+        within = ratio <= args.budget
+        verdict = "OK" if within else "over"
+        if not measured.api:
+            verdict += " (not an API handler: not gated)"
+        elif not within:
+            over.append(function.logical_id)
+        print(
+            f"{function.logical_id:<30} {statistics.median(measured.imports):>10.1f} {median:>11.1f} "
+            f"{p90(measured.clients):>11.1f} {ratio:>6.2f}  {verdict}"
+        )
+
+    api_functions = [function for function in functions if function.routes]
+    if api_functions:
+        slowest = max(api_functions, key=lambda function: ratios[function.logical_id])
+        _, stderr = run_once(
+            codes[slowest.logical_id], envs[slowest.logical_id], slowest.code_uri, importtime=True
+        )
+        phases = parse_importtime(stderr)
+        handler_lines, client_lines = phases.get("import", []), phases.get("client", [])
+        tops = ", ".join(
+            f"{line.module} {line.cumulative_us / 1000:.0f}" for line in top_imports(handler_lines)
+        )
+        client_tops = ", ".join(
+            f"{line.module} {line.cumulative_us / 1000:.0f}" for line in top_imports(client_lines, 3)
+        )
+        print(
+            f"\nslowest API handler {slowest.logical_id} (-X importtime, one run, cumulative ms; a module "
+            f"shared by two imports is charged to the first):\n"
+            f"  handler import, top 5: {tops}\n"
+            f"  first client, top 3:   {client_tops}"
+        )
+        if args.why:
+            for phase, lines in (("handler import", handler_lines), ("first client", client_lines)):
+                packages = ", ".join(f"{name} {ms:.0f}" for name, ms in self_time_by_package(lines)[:8])
+                print(f"  {phase}, self time by top-level package (ms): {packages}")
+
+    if over:
+        print(f"\nFAIL: over {args.budget:.2g}x the baseline: {', '.join(over)}")
+        return 1
+    print(f"\nOK: every API handler is within {args.budget:.2g}x the baseline")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
