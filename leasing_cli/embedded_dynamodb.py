@@ -49,6 +49,38 @@ def _request_handler() -> type[Any]:
     return QuietRequestHandler
 
 
+def keep_stream_shard_on_rollback() -> None:
+    """Keep a table's stream when moto rolls a canceled transaction back.
+
+    moto restores a canceled TransactWriteItems by swapping in a copy of the table made before it,
+    stream shard included, so a stream reader holding iterators on the live shard stops seeing new
+    records (and may have seen the canceled writes'). DynamoDB keeps one stream whatever happens:
+    we put the live shard back on the restored table, without the canceled writes' records.
+    """
+    from moto.dynamodb.models import DynamoDBBackend
+
+    original = DynamoDBBackend.transact_write_items
+    if getattr(original, "_keeps_stream_shard", False):
+        return
+
+    def transact_write_items(self: Any, transact_items: Any) -> None:
+        live = dict(self.tables)
+        lengths = {name: len(table.stream_shard.items) for name, table in live.items() if table.stream_shard}
+        try:
+            original(self, transact_items)
+        except BaseException:
+            for name, table in live.items():
+                restored, shard = self.tables.get(name), table.stream_shard
+                if restored is not None and restored is not table and shard is not None:
+                    del shard.items[lengths[name] :]  # the canceled writes never happened
+                    shard.table = restored
+                    restored.stream_shard = shard  # iterators already handed out keep reading it
+            raise
+
+    transact_write_items._keeps_stream_shard = True  # type: ignore[attr-defined]
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
 class EmbeddedDynamoDB:
     """moto's DynamoDB (and DynamoDB Streams) served on `host:port` (0 = a free port)."""
 
@@ -68,6 +100,8 @@ class EmbeddedDynamoDB:
         if self._server is not None:
             return self
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+        keep_stream_shard_on_rollback()
 
         app = SerializedApp(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(

@@ -71,7 +71,7 @@ def test_the_demo_seed_is_valid():
     assert {lease.social_account_id for lease in seed.leases} <= {
         account.social_account_id for account in seed.pool
     }
-    assert [post.status for post in seed.scheduled_posts] == ["queued", "queued"]
+    assert [post.status for post in seed.scheduled_posts] == ["queued", "queued", "queued"]
 
 
 def test_a_seed_with_no_orgs_is_valid():
