@@ -291,21 +291,25 @@ def validate_seed(data: Any, *, source: str = "seed") -> SeedFile:
     return seed
 
 
-def load_seed(path: Path | str) -> SeedFile:
-    """Read and validate a seed file; nothing is written until the whole file is known to be good."""
-    seed_path = Path(path)
+def read_json_file(path: Path | str, what: str) -> Any:
+    """A JSON file's content, or a `SeedError` that never quotes the file (it may hold API keys)."""
+    file = Path(path)
     try:
-        text = seed_path.read_text(encoding="utf-8")
+        text = file.read_text(encoding="utf-8")
     except OSError as error:
-        raise SeedError(f"cannot read seed file {seed_path}: {error.strerror}") from None
+        raise SeedError(f"cannot read {what} {file}: {error.strerror}") from None
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as error:
         # `error.msg` only, never `str(error)` with the document around the position.
         raise SeedError(
-            f"{seed_path} is not JSON: {error.msg} at line {error.lineno} column {error.colno}"
+            f"{file} is not JSON: {error.msg} at line {error.lineno} column {error.colno}"
         ) from None
-    return validate_seed(data, source=str(seed_path))
+
+
+def load_seed(path: Path | str) -> SeedFile:
+    """Read and validate a seed file; nothing is written until the whole file is known to be good."""
+    return validate_seed(read_json_file(path, "seed file"), source=str(path))
 
 
 def _periods_paid(lease: SeedLease) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ from layers_common.clock import SystemClock, isoformat, new_id, ulid
 from layers_common.repository.records import AccountRecord, ApiKeyRecord, LedgerEntry, OrgRecord
 from leasing_cli.admin.render import money, table
 from leasing_cli.admin.store import AdminRepository
-from leasing_cli.seed import SeedError, SeedFile, load_seed, validate_seed
+from leasing_cli.seed import SeedError, SeedFile, load_seed, read_json_file, validate_seed
 
 Result = tuple[Any, str]
 Command = Callable[[AdminRepository, argparse.Namespace], Result]
@@ -38,16 +37,7 @@ def _require_org(repo: AdminRepository, org_id: str) -> None:
 def read_pool_file(path: str) -> SeedFile:
     """A JSON array of pool accounts, validated with the seed model (field paths `pool[i].…`)."""
     file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as error:
-        raise SeedError(f"cannot read pool file {file}: {error.strerror}") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise SeedError(
-            f"{file} is not JSON: {error.msg} at line {error.lineno} column {error.colno}"
-        ) from None
+    data = read_json_file(file, "pool file")
     if not isinstance(data, list):
         raise SeedError(f"{file} must hold a JSON array of pool accounts")
     return validate_seed({"pool": data}, source=str(file))
