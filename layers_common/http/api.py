@@ -81,8 +81,8 @@ def _set_header(response: dict[str, Any], name: str, value: str) -> None:
 
 
 def _as_plain_json(event: dict[str, Any]) -> dict[str, Any]:
-    """The body is known to be JSON (`+json` types and parameters included): say so plainly, since
-    the resolver only recognises a literal `application/json`."""
+    """The body is known to be JSON or empty (media types were checked above, `+json` and parameters
+    included): say so plainly, since the resolver only recognises a literal `application/json`."""
     headers = {
         name: value for name, value in (event.get("headers") or {}).items() if name.lower() != "content-type"
     }
@@ -129,10 +129,8 @@ def api_handler(app: APIGatewayRestResolver, *, scope: str) -> LambdaHandler:
                 raise exceeded
             if not allowed:
                 raise ForbiddenScope(scope)
-            if (
-                str(event.get("httpMethod", "")).upper() not in {"GET", "HEAD"}
-                and parse_json_object(event) is not None
-            ):
+            if str(event.get("httpMethod", "")).upper() not in {"GET", "HEAD"}:
+                parse_json_object(event)  # 413 / 415 / 422 on the raw body, in the contract's order
                 event = _as_plain_json(event)
             app.append_context(principal=caller, request_id=request_id)  # type: ignore[no-untyped-call]
             response = app.resolve(event, context)

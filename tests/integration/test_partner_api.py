@@ -783,3 +783,14 @@ def test_a_suspended_key_is_counted_and_its_503_carries_the_rate_limit_headers(
         int(first.header("X-RateLimit-Remaining") or 0) - int(second.header("X-RateLimit-Remaining") or 0)
         == 1
     )
+
+
+def test_an_empty_body_labelled_with_another_media_type_is_judged_as_an_empty_body(api: Api) -> None:
+    # Given an empty body sent with a non-JSON Content-Type (nothing to mis-read)
+    # When it is posted to the request route, and sent with a release
+    posted = api.post(REQUEST_URL, body=b"", headers={"Content-Type": "text/plain"})
+    released = api.delete("/v1/leased-accounts/sa_leased_5", body=b"", headers={"Content-Type": "text/plain"})
+    # Then the request is a 422 in the envelope (the body is required) and the release goes through
+    assert posted.status == 422
+    assert issue_paths(posted) == [""]
+    assert released.status == 200
