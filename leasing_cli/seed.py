@@ -80,6 +80,18 @@ class SeedApiKey(SeedModel):
     scopes: list[Annotated[str, Field(min_length=1)]] = []
     tier: Literal["standard", "pilot", "partner"] = "standard"
     status: Literal["active", "revoked", "suspended"] = "active"
+    suspended: bool = False  # the same as status "suspended"
+    # The key record's env; defaults to the key text's prefix. A different value makes a key whose
+    # prefix disagrees with its record (the contract answers 401 for it).
+    env: Literal["live", "test"] | None = None
+
+    @property
+    def record_env(self) -> str:
+        return self.env or self.parsed.env
+
+    @property
+    def record_status(self) -> str:
+        return "suspended" if self.suspended and self.status == "active" else self.status
 
     @property
     def parsed(self) -> ParsedKey:
@@ -98,6 +110,7 @@ class SeedOrg(SeedModel):
     name: Name
     wallet_balance_cents: Annotated[int, Field(strict=True, ge=0)] = 0
     status: Literal["active", "suspended"] = "active"
+    suspended: bool = False  # the same as status "suspended"
     api_keys: list[SeedApiKey] = []
     projects: list[SeedProject] = []
 
@@ -111,6 +124,8 @@ class SeedPoolAccount(SeedModel):
     language: Annotated[str, AfterValidator(_language)] | None = None
     geo: list[CountryCode] = []
     monthly_price_cents: Annotated[int, Field(strict=True, ge=0)] = 15000
+    # "leased" without a seeded lease keeps the account out of assignment (taken elsewhere).
+    status: Literal["available", "leased"] = "available"
 
 
 class SeedConnectedAccount(SeedModel):
@@ -326,7 +341,8 @@ def _periods_paid(lease: SeedLease) -> int:
 def apply_seed(repo: LeasingRepository, seed: SeedFile) -> None:
     """Write a validated seed through the repository (orgs, keys, projects, accounts, posts, leases)."""
     for org in seed.orgs:
-        repo.put_org(OrgRecord(org_id=org.id, name=org.name, status=org.status))
+        org_status = "suspended" if org.suspended else org.status
+        repo.put_org(OrgRecord(org_id=org.id, name=org.name, status=org_status))
         repo.put_wallet(org.id, org.wallet_balance_cents)
         for project in org.projects:
             repo.put_project(org.id, project.id, project.name)
@@ -337,10 +353,10 @@ def apply_seed(repo: LeasingRepository, seed: SeedFile) -> None:
                     key_id=parsed.key_id,
                     org_id=org.id,
                     secret_hash=hash_secret(parsed.secret),
-                    env=parsed.env,
+                    env=api_key.record_env,
                     scopes=tuple(api_key.scopes),
                     tier=api_key.tier,
-                    status=api_key.status,
+                    status=api_key.record_status,
                 )
             )
     pool = {account.social_account_id: account for account in seed.pool}
@@ -352,7 +368,7 @@ def apply_seed(repo: LeasingRepository, seed: SeedFile) -> None:
                 handle=account.handle,
                 platform=account.platform,
                 followers=account.followers,
-                pool_status="available",
+                pool_status=account.status,
                 vertical=account.vertical,
                 language=account.language,
                 geo=tuple(account.geo),

@@ -794,3 +794,23 @@ def test_an_empty_body_labelled_with_another_media_type_is_judged_as_an_empty_bo
     assert posted.status == 422
     assert issue_paths(posted) == [""]
     assert released.status == 200
+
+
+def test_a_key_whose_record_env_differs_from_its_prefix_is_401(
+    gateway: Any, repository: LeasingRepository
+) -> None:
+    # Given a live-prefixed key whose stored record says test
+    from layers_common.api_keys import generate_api_key
+    from leasing_cli.seed import apply_seed, validate_seed
+
+    _, key = generate_api_key("live")
+    seed = {
+        "orgs": [
+            {"id": "org_env", "name": "Env", "apiKeys": [{"key": key, "scopes": ["*"], "env": "test"}]},
+        ]
+    }
+    apply_seed(repository, validate_seed(seed))
+    # When it is used / Then it is the plain 401
+    reply = Api(gateway).get("/v1/leased-accounts", key=key)
+    assert reply.status == 401
+    assert error_of(reply)["code"] == "UNAUTHENTICATED"

@@ -318,3 +318,22 @@ def test_the_demo_seed_applies(repository):
     lease = seed.leases[0]
     assert repository.get_account(lease.social_account_id).leased_org_id == "org_demo"
     assert json.loads(DEMO_SEED.read_text())["orgs"][0]["id"] == "org_demo"
+
+
+def test_seed_flags_for_suspension_env_and_pool_status_are_applied(repository):
+    # Given a seed with a suspended org (flag), a key whose record env differs from its prefix,
+    # a suspended key (flag) and a pool account marked leased elsewhere
+    data = minimal_seed()
+    data["orgs"][0]["suspended"] = True
+    data["orgs"][0]["apiKeys"] = [
+        {"key": OTHER_KEY, "scopes": ["*"], "env": "test"},  # the text says lp_live_
+    ]
+    data["pool"][0]["status"] = "leased"
+    # When it is applied
+    apply_seed(repository, validate_seed(data))
+    # Then the org is suspended, the key record says test, and the account is not available
+    assert repository.get_org("org_a").status == "suspended"
+    key_id = OTHER_KEY.split("_")[2]
+    assert repository.get_api_key(key_id).env == "test"
+    assert repository.get_account("sa_pool_1").pool_status == "leased"
+    assert repository.list_available_pool("coffee") == []
