@@ -242,10 +242,6 @@ class Template:
                 names.add(self.resolve_string({"Ref": logical_id}))
         return names
 
-    def table_names(self) -> dict[str, str]:
-        """Logical id → local table name (locally, a table is named by its logical id)."""
-        return {logical_id: logical_id for logical_id in self.tables}
-
     def resolve(self, value: Any) -> Any:
         """Evaluate the intrinsic functions in `value` the way the local runtime deploys it."""
         return _Resolver(self).resolve(value)

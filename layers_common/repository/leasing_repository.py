@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from dataclasses import dataclass
@@ -462,10 +461,6 @@ class LeasingRepository:
         except Exception as error:
             if error_code(error) != "ConditionalCheckFailedException":
                 raise
-
-    def get_idempotency(self, claim: IdempotencyClaim) -> IdempotencyRecord | None:
-        item = self._get(claim.item_key, consistent=True)
-        return _idempotency_from_item(item) if item else None
 
     # -- lease requests --------------------------------------------------------------------
 
@@ -1227,7 +1222,3 @@ class LeasingRepository:
                 "status": record.status,
             },
         )
-
-    def dump_outbox_detail(self, event_id: str) -> dict[str, Any] | None:
-        item = self._get(keys.outbox(event_id), consistent=True)
-        return json.loads(item["detail"]) if item else None
