@@ -1,0 +1,52 @@
+"""`leasing serve --dynamodb-endpoint URL`: the runtime on another DynamoDB-compatible endpoint."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from leasing_cli.embedded_dynamodb import EmbeddedDynamoDB
+from tests.e2e_local.conftest import Server, start_server
+from tests.world import World, lease_body, make_world
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e-external")]
+
+
+def stop(server: Server) -> None:
+    server.process.terminate()
+    server.process.wait(timeout=10)
+
+
+@pytest.fixture
+def external_endpoint() -> Iterator[str]:
+    with EmbeddedDynamoDB() as dynamodb:  # stands in for DynamoDB Local or any compatible endpoint
+        yield dynamodb.endpoint_url
+
+
+def test_serve_uses_the_given_endpoint_and_a_restart_keeps_its_tables(
+    external_endpoint: str, tmp_path: Path
+) -> None:
+    world: World = make_world()
+    (tmp_path / "first").mkdir()
+    (tmp_path / "second").mkdir()
+    # Given a server started against an external DynamoDB endpoint
+    first = start_server(tmp_path / "first", world, "--dynamodb-endpoint", external_endpoint)
+    try:
+        # Then its health names that endpoint, and a request is accepted there
+        assert first.call("GET", "/_local/health").json()["dynamodbEndpoint"] == external_endpoint
+        accepted = first.call(
+            "POST", "/v1/projects/prj_a/leased-accounts/request", key=world.keys["a"], json=lease_body()
+        )
+        assert accepted.status_code == 202
+        location = accepted.headers["Location"]
+    finally:
+        stop(first)
+    # When a second server starts on the same endpoint (tables exist: kept, seed applied again)
+    second = start_server(tmp_path / "second", world, "--dynamodb-endpoint", external_endpoint)
+    try:
+        # Then the request accepted by the first server is still there
+        assert second.call("GET", location, key=world.keys["a"]).status_code == 200
+    finally:
+        stop(second)
