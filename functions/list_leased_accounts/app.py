@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-
 from layers_common.dependencies import dependencies
-from layers_common.http.api import api_handler, new_resolver, principal
+from layers_common.http.api import api_handler
+from layers_common.http.routing import Call, Path, Query, Router
 from layers_common.models.leased_account import LeasedAccountPage
 from layers_common.principal import LEASED_WRITE
 from layers_common.services.list_leased_accounts import list_leased_accounts
 
-app = new_resolver()
+app = Router()
 
 Status = Annotated[Literal["assigned", "disconnected"], Query()]
 Limit = Annotated[int, Query(ge=1, le=200)]
@@ -20,13 +19,14 @@ Cursor = Annotated[str | None, Query(min_length=1, max_length=2048)]
 
 
 @app.get(
-    "/v1/projects/<projectId>/leased-accounts",
+    "/v1/projects/{projectId}/leased-accounts",
     summary="List the leased accounts of a project",
     tags=["Leased accounts"],
     operation_id="listProjectLeasedAccounts",
     response_description="Newest assignedAt first; follow nextCursor for more",
 )
 def list_project_leased_accounts(
+    call: Call,
     project_id: Annotated[str, Path(alias="projectId")],
     status: Status = "assigned",
     limit: Limit = 50,
@@ -34,7 +34,7 @@ def list_project_leased_accounts(
 ) -> LeasedAccountPage:
     return list_leased_accounts(
         dependencies().repository,
-        org_id=principal(app).org_id,
+        org_id=call.principal.org_id,
         project_id=project_id,
         status=status,
         limit=limit,
@@ -50,6 +50,7 @@ def list_project_leased_accounts(
     response_description="Newest assignedAt first; follow nextCursor for more",
 )
 def list_org_leased_accounts(
+    call: Call,
     status: Status = "assigned",
     limit: Limit = 50,
     cursor: Cursor = None,
@@ -57,7 +58,7 @@ def list_org_leased_accounts(
 ) -> LeasedAccountPage:
     return list_leased_accounts(
         dependencies().repository,
-        org_id=principal(app).org_id,
+        org_id=call.principal.org_id,
         project_id=project_id,
         status=status,
         limit=limit,

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path
-
 from layers_common.dependencies import dependencies
-from layers_common.http.api import api_handler, new_resolver, principal
+from layers_common.http.api import api_handler
+from layers_common.http.routing import Body, Call, Path, Router
 from layers_common.models.leased_account import ReleaseBody, ReleaseResult
 from layers_common.observability import add_metric
 from layers_common.principal import LEASED_WRITE
 from layers_common.services.release_leased_account import release_leased_account
 
-app = new_resolver()
+app = Router()
 
 
 @app.delete(
-    "/v1/leased-accounts/<socialAccountId>",
+    "/v1/leased-accounts/{socialAccountId}",
     summary="Release a leased account",
     description="Immediate: no further renewal is charged; queued posts are canceled and the account "
     "returns to the pool asynchronously. No proration.",
@@ -26,6 +25,7 @@ app = new_resolver()
     response_description="Released",
 )
 def delete_leased_account(
+    call: Call,
     social_account_id: Annotated[str, Path(alias="socialAccountId")],
     body: Annotated[ReleaseBody | None, Body()] = None,
 ) -> ReleaseResult:
@@ -33,7 +33,7 @@ def delete_leased_account(
     released = release_leased_account(
         deps.repository,
         deps.clock,
-        caller=principal(app),
+        caller=call.principal,
         social_account_id=social_account_id,
         reason=body.reason if body else None,
     )

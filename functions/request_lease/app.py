@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path
+from typing import Annotated
 
 from layers_common.dependencies import dependencies
-from layers_common.http.api import api_handler, new_resolver, principal, stored_response
+from layers_common.http.api import api_handler, stored_response
+from layers_common.http.routing import Body, Call, Header, Path, Response, Router
 from layers_common.models.lease_request import LeaseRequestAccepted, LeaseRequestBody
 from layers_common.observability import add_metric
 from layers_common.principal import LEASED_WRITE
 from layers_common.services.request_lease import RequestLease, request_lease
 
-app = new_resolver()
+app = Router()
 
 IdempotencyKey = Annotated[
     str | None,
@@ -23,7 +21,8 @@ IdempotencyKey = Annotated[
 
 
 @app.post(
-    "/v1/projects/<projectId>/leased-accounts/request",
+    "/v1/projects/{projectId}/leased-accounts/request",
+    status_code=202,
     summary="Request leased accounts",
     description="Ask for warmed TikTok accounts in a niche; they are assigned asynchronously "
     "(poll the request).",
@@ -37,17 +36,18 @@ IdempotencyKey = Annotated[
     },
 )
 def post_lease_request(
+    call: Call,
     project_id: Annotated[str, Path(alias="projectId")],
     body: Annotated[LeaseRequestBody, Body()],
     idempotency_key: IdempotencyKey = None,
-) -> Response[Any]:
+) -> Response:
     deps = dependencies()
     result = request_lease(
         RequestLease(
-            org_id=principal(app).org_id,
+            org_id=call.principal.org_id,
             path_project_id=project_id,
             body=body,
-            raw_body=app.current_event.json_body,
+            raw_body=call.json_body or {},  # present: the body was validated
             idempotency_key=idempotency_key,
         ),
         store=deps.repository,

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path
-
 from layers_common.dependencies import dependencies
-from layers_common.http.api import api_handler, new_resolver, principal
+from layers_common.http.api import api_handler
+from layers_common.http.routing import Body, Call, Path, Router
 from layers_common.models.leased_account import ReleaseBody, RevokeResult
 from layers_common.principal import SOCIAL_WRITE
 from layers_common.services.revoke_social_account import revoke_social_account
 
-app = new_resolver()
+app = Router()
 
 
 @app.delete(
-    "/v1/social-accounts/<socialAccountId>",
+    "/v1/social-accounts/{socialAccountId}",
     summary="Revoke a connected (BYO) account",
     description="Refuses leased accounts (409 LEASED_ACCOUNT): release those instead. Never touches billing.",
     tags=["Social accounts"],
@@ -24,6 +23,7 @@ app = new_resolver()
     response_description="Revoked; queued posts canceled",
 )
 def delete_social_account(
+    call: Call,
     social_account_id: Annotated[str, Path(alias="socialAccountId")],
     body: Annotated[ReleaseBody | None, Body()] = None,
 ) -> RevokeResult:
@@ -31,7 +31,7 @@ def delete_social_account(
     return revoke_social_account(
         deps.repository,
         deps.clock,
-        caller=principal(app),
+        caller=call.principal,
         social_account_id=social_account_id,
         reason=body.reason if body else None,
     )

@@ -1,71 +1,41 @@
-"""Entry point shared by every endpoint function: the contract's check order around the resolver.
+"""Entry point shared by every endpoint function: the contract's check order around the routes.
 
 Order (api.md 2.1): authentication (the authorizer) → kill switch → scope → rate limit → body
-shape (413/415/422) → the route (Powertools validation, then the service). Powertools runs request
-validation before any middleware, so the steps that must come first wrap `app.resolve` here.
+shape (413/415/422) → the route (parameter and body validation, then the service).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
-
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.event_handler.openapi.exceptions import (
-    RequestValidationError,
-    ResponseValidationError,
-)
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import TYPE_CHECKING, Any
 
 from layers_common.clock import new_request_id
 from layers_common.dependencies import dependencies
-from layers_common.errors import DomainError, ForbiddenScope, KillSwitch, NotFound, Unauthenticated
+from layers_common.errors import DomainError, ForbiddenScope, KillSwitch, Unauthenticated
 from layers_common.http.body import parse_json_object
-from layers_common.http.envelope import JSON_CONTENT_TYPE, error_response, internal_error_response
-from layers_common.http.validation import validation_failed
+from layers_common.http.envelope import (
+    JSON_CONTENT_TYPE,
+    error_response,
+    internal_error_response,
+    proxy_response,
+)
+from layers_common.http.routing import Call, Response, Router
 from layers_common.observability import log_keys, logger, observed
 from layers_common.principal import Principal
 from layers_common.rate_limit import RateLimitExceeded, RateLimitStatus, endpoint_class
 from layers_common.repository.records import StoredResponse
 
-LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+LambdaHandler = Callable[[dict[str, Any], "LambdaContext"], dict[str, Any]]
 
 
-def new_resolver() -> APIGatewayRestResolver:
-    """A REST resolver with request validation whose errors use the contract's envelope."""
-    app = APIGatewayRestResolver(enable_validation=True)
-
-    @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
-    def _invalid(error: RequestValidationError) -> Response[Any]:
-        raise validation_failed(error.errors())
-
-    @app.exception_handler(ResponseValidationError)  # type: ignore[untyped-decorator]
-    def _bad_response(error: ResponseValidationError) -> Response[Any]:
-        raise RuntimeError("a response failed its own model's validation") from error  # a bug: 500
-
-    @app.not_found
-    def _no_route(_: Exception) -> Response[Any]:
-        raise NotFound("Route")
-
-    return app
-
-
-def principal(app: APIGatewayRestResolver) -> Principal:
-    caller = app.context.get("principal")
-    if not isinstance(caller, Principal):
-        raise Unauthenticated()
-    return caller
-
-
-def json_response(status_code: int, body: str, headers: dict[str, str] | None = None) -> Response[str]:
-    return Response(status_code=status_code, content_type=JSON_CONTENT_TYPE, body=body, headers=headers or {})
-
-
-def stored_response(stored: StoredResponse, *, replayed: bool = False) -> Response[str]:
+def stored_response(stored: StoredResponse, *, replayed: bool = False) -> Response:
     headers = dict(stored.headers)
     if replayed:
         headers["Idempotent-Replayed"] = "true"
-    return json_response(stored.status_code, stored.body, headers)
+    return Response(stored.status_code, stored.body, headers)
 
 
 def _set_header(response: dict[str, Any], name: str, value: str) -> None:
@@ -80,24 +50,8 @@ def _set_header(response: dict[str, Any], name: str, value: str) -> None:
         response["headers"] = single
 
 
-def _as_plain_json(event: dict[str, Any]) -> dict[str, Any]:
-    """The body is known to be JSON or empty (media types were checked above, `+json` and parameters
-    included): say so plainly, since the resolver only recognises a literal `application/json`."""
-    headers = {
-        name: value for name, value in (event.get("headers") or {}).items() if name.lower() != "content-type"
-    }
-    multi = {
-        name: value
-        for name, value in (event.get("multiValueHeaders") or {}).items()
-        if name.lower() != "content-type"
-    }
-    headers["Content-Type"] = "application/json"
-    multi["Content-Type"] = ["application/json"]
-    return {**event, "headers": headers, "multiValueHeaders": multi}
-
-
-def api_handler(app: APIGatewayRestResolver, *, scope: str) -> LambdaHandler:
-    """Wrap a resolver into a Lambda handler that enforces the cross-cutting rules first."""
+def api_handler(app: Router, *, scope: str) -> LambdaHandler:
+    """Wrap the routes into a Lambda handler that enforces the cross-cutting rules first."""
 
     @observed
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
@@ -129,11 +83,11 @@ def api_handler(app: APIGatewayRestResolver, *, scope: str) -> LambdaHandler:
                 raise exceeded
             if not allowed:
                 raise ForbiddenScope(scope)
+            json_body = None
             if str(event.get("httpMethod", "")).upper() not in {"GET", "HEAD"}:
-                parse_json_object(event)  # 413 / 415 / 422 on the raw body, in the contract's order
-                event = _as_plain_json(event)
-            app.append_context(principal=caller, request_id=request_id)  # type: ignore[no-untyped-call]
-            response = app.resolve(event, context)
+                json_body = parse_json_object(event)  # 413 / 415 / 422, in the contract's order
+            answer = app.resolve(event, Call(principal=caller, request_id=request_id, json_body=json_body))
+            response = proxy_response(answer.status_code, answer.body, dict(answer.headers))
         except DomainError as error:
             response = error_response(error, request_id)
             logger.info(
