@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
+from typing import NamedTuple
 
 from layers_common.clock import Clock, SystemClock
 from layers_common.events_bus import EventBridgePublisher
@@ -12,8 +12,7 @@ from layers_common.repository.leasing_repository import LeasingRepository
 from layers_common.settings import Settings, get_settings
 
 
-@dataclass(frozen=True)
-class Dependencies:
+class Dependencies(NamedTuple):
     settings: Settings
     repository: LeasingRepository
     clock: Clock

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 
 class DomainError(Exception):
@@ -67,8 +66,7 @@ class UnsupportedMediaType(DomainError):
         super().__init__(f"Content-Type {content_type!r} is not supported; send application/json.")
 
 
-@dataclass(frozen=True)
-class Issue:
+class Issue(NamedTuple):
     """One validation problem, at a path in the request's own field names (`niche.geo[1]`)."""
 
     path: str

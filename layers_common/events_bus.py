@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Protocol, cast
+from typing import TYPE_CHECKING, NamedTuple, Protocol, cast
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
@@ -15,8 +14,7 @@ MAX_ENTRIES_PER_CALL = 10
 EVENT_SOURCE = "layers.leasing"
 
 
-@dataclass(frozen=True)
-class BusEntry:
+class BusEntry(NamedTuple):
     detail_type: str
     detail_json: str
 

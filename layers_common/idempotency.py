@@ -11,8 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from layers_common.errors import Conflict
 from layers_common.repository.leasing_repository import IdempotencyClaim
@@ -40,8 +39,7 @@ def body_fingerprint(body: Any) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-@dataclass(frozen=True)
-class IdempotencyStart:
+class IdempotencyStart(NamedTuple):
     """Either a claim this call now owns, or the response to replay."""
 
     claim: IdempotencyClaim | None

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from layers_common.errors import ForbiddenScope
 
@@ -16,8 +15,7 @@ SOCIAL_WRITE = "social:write"
 ALL_SCOPES = "*"
 
 
-@dataclass(frozen=True)
-class Principal:
+class Principal(NamedTuple):
     """Who is calling: never carries the key's secret."""
 
     org_id: str

@@ -6,9 +6,8 @@ instances. A call over budget is not counted and changes nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Literal, NamedTuple, Protocol
 
 from layers_common.clock import epoch_seconds
 from layers_common.errors import RateLimited
@@ -17,8 +16,7 @@ from layers_common.repository.records import RateWindow
 EndpointClass = Literal["read", "write"]
 
 
-@dataclass(frozen=True)
-class TierLimits:
+class TierLimits(NamedTuple):
     read_per_minute: int
     write_per_minute: int
     writes_per_day: int
@@ -40,8 +38,7 @@ class RateLimitStore(Protocol):
     def decrement_window(self, key_id: str, window: RateWindow) -> None: ...
 
 
-@dataclass(frozen=True)
-class RateLimitStatus:
+class RateLimitStatus(NamedTuple):
     """The per-minute window of one endpoint class, as the `X-RateLimit-*` headers describe it."""
 
     endpoint_class: EndpointClass

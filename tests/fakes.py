@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -119,8 +118,7 @@ class FakeLeasingStore:
             raise ConditionFailed(f"no pool account {lease.social_account_id}")
         assigned = lease.status == "assigned"
         self.leases[(lease.org_id, lease.lease_id)] = lease
-        self.accounts[lease.social_account_id] = replace(
-            account,
+        self.accounts[lease.social_account_id] = account._replace(
             pool_status="leased" if assigned else "available",
             lease_id=lease.lease_id if assigned else None,
             leased_org_id=lease.org_id if assigned else None,
@@ -220,14 +218,14 @@ class FakeLeasingStore:
         existing = self.idempotency.get(claim.item_key)
         if existing is None or existing.token != stale_token or existing.status != "in_progress":
             return False
-        self.idempotency[claim.item_key] = replace(existing, token=claim.token, locked_until=lock_until)
+        self.idempotency[claim.item_key] = existing._replace(token=claim.token, locked_until=lock_until)
         return True
 
     def complete_idempotency(self, claim: IdempotencyClaim, response: StoredResponse) -> bool:
         existing = self.idempotency.get(claim.item_key)
         if existing is None or existing.token != claim.token:
             return False
-        self.idempotency[claim.item_key] = replace(existing, status="completed", response=response)
+        self.idempotency[claim.item_key] = existing._replace(status="completed", response=response)
         return True
 
     def forget_idempotency(self, claim: IdempotencyClaim) -> None:
@@ -256,7 +254,7 @@ class FakeLeasingStore:
             existing = self.idempotency.get(claim.item_key)
             if existing is None or existing.token != claim.token:
                 return "claim_lost"
-            self.idempotency[claim.item_key] = replace(existing, status="completed", response=response)
+            self.idempotency[claim.item_key] = existing._replace(status="completed", response=response)
         self.lease_requests[(request.org_id, request.request_id)] = request
         self.outbox[event.event_id] = event
         return "accepted"
@@ -308,8 +306,7 @@ class FakeLeasingStore:
             return False
         if event.event_id in self.outbox:
             raise ConditionFailed(f"outbox event {event.event_id} exists")
-        self.leases[(lease.org_id, lease.lease_id)] = replace(
-            current,
+        self.leases[(lease.org_id, lease.lease_id)] = current._replace(
             status="disconnected",
             disconnected_at=disconnected_at,
             disconnected_reason=disconnected_reason,
@@ -333,7 +330,7 @@ class FakeLeasingStore:
         post = self.posts.get(social_account_id, {}).get(post_id)
         if post is None or post.status != "queued":
             return False
-        self.posts[social_account_id][post_id] = replace(post, status="canceled")
+        self.posts[social_account_id][post_id] = post._replace(status="canceled")
         return True
 
     def revoke_connected_account(
@@ -356,9 +353,9 @@ class FakeLeasingStore:
             return "posts_changed"
         if event.event_id in self.outbox:
             raise ConditionFailed(f"outbox event {event.event_id} exists")
-        self.accounts[account.social_account_id] = replace(current, status="disconnected")
+        self.accounts[account.social_account_id] = current._replace(status="disconnected")
         for post_id in post_ids:
-            posts[post_id] = replace(posts[post_id], status="canceled")
+            posts[post_id] = posts[post_id]._replace(status="canceled")
         self.audit.setdefault(account.social_account_id, []).append(audit)
         self.outbox[event.event_id] = event
         return "revoked"

@@ -21,14 +21,14 @@ from __future__ import annotations
 import re
 import typing
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from layers_common.errors import NotFound
 from layers_common.http.validation import validation_failed
 from layers_common.principal import Principal
+from layers_common.repository.records import NO_HEADERS
 
 Location = Literal["path", "query", "header", "body"]
 Endpoint = Callable[..., Any]
@@ -64,8 +64,7 @@ class Body(Param):
     location = "body"
 
 
-@dataclass(frozen=True)
-class Call:
+class Call(NamedTuple):
     """What an endpoint may ask for besides its parameters: the caller and this call's body."""
 
     principal: Principal
@@ -73,17 +72,15 @@ class Call:
     json_body: dict[str, Any] | None = None
 
 
-@dataclass(frozen=True)
-class Response:
+class Response(NamedTuple):
     """An answer the endpoint has already serialized (e.g. a stored idempotent response)."""
 
     status_code: int
     body: str
-    headers: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = NO_HEADERS
 
 
-@dataclass(frozen=True)
-class Parameter:
+class Parameter(NamedTuple):
     name: str  # the endpoint's argument
     alias: str  # the wire name
     location: Location
@@ -97,8 +94,7 @@ class Parameter:
         return self.default is _REQUIRED
 
 
-@dataclass(frozen=True)
-class Route:
+class Route(NamedTuple):
     method: str
     path: str  # API Gateway's spelling: /v1/projects/{projectId}/leased-accounts
     endpoint: Endpoint

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import random
 import time
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from layers_common.repository import keys
 from layers_common.repository.dynamodb import (
@@ -56,8 +55,7 @@ class TransactionRefused(RuntimeError):
         self.codes = codes
 
 
-@dataclass(frozen=True)
-class IdempotencyClaim:
+class IdempotencyClaim(NamedTuple):
     """An in-progress idempotency record this call owns (identified by its token)."""
 
     org_id: str
@@ -431,7 +429,11 @@ class LeasingRepository:
                 ":completed": {"S": "completed"},
                 ":token": {"S": claim.token},
                 ":response": to_attribute(
-                    {"statusCode": response.status_code, "body": response.body, "headers": response.headers}
+                    {
+                        "statusCode": response.status_code,
+                        "body": response.body,
+                        "headers": dict(response.headers),
+                    }
                 ),
             },
         }

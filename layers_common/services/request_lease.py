@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from layers_common import idempotency
 from layers_common.clock import Clock, epoch_seconds, isoformat, looks_like_id, new_id
@@ -44,8 +43,7 @@ class LeaseRequestStore(idempotency.IdempotencyStore, Protocol):
     def get_lease_request(self, org_id: str, request_id: str) -> LeaseRequestRecord | None: ...
 
 
-@dataclass(frozen=True)
-class RequestLease:
+class RequestLease(NamedTuple):
     org_id: str
     path_project_id: str
     body: LeaseRequestBody
@@ -53,8 +51,7 @@ class RequestLease:
     idempotency_key: str | None
 
 
-@dataclass(frozen=True)
-class RequestLeaseResult:
+class RequestLeaseResult(NamedTuple):
     response: StoredResponse
     replayed: bool
 

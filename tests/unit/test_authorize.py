@@ -23,8 +23,7 @@ def stored_key(store: FakeLeasingStore, **changes) -> tuple[ParsedKey, str]:
         tier="pilot",
         status="active",
     )
-    values = {**record.__dict__, **changes}
-    store.put_api_key(ApiKeyRecord(**values))
+    store.put_api_key(record._replace(**changes))
     return parsed, f"Bearer {text}"
 
 

@@ -101,9 +101,8 @@ def test_a_post_published_while_revoking_is_not_counted(store, clock, caller):
     published = store.list_scheduled_posts("sa_byo")[0]
 
     def publish() -> None:
-        from dataclasses import replace
 
-        store.put_scheduled_post(replace(published, status="published"))
+        store.put_scheduled_post(published._replace(status="published"))
 
     store.before_next("revoke_connected_account", publish)
     # When the account is revoked
