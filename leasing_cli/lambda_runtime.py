@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import importlib.util
 import os
@@ -120,6 +121,11 @@ def _load_module(function: Function, instance: int = 0) -> ModuleType:
     except BaseException:
         sys.modules.pop(name, None)
         raise
+    finally:
+        # A handler module turns collections off while it loads and freezes what it built (Lambda's
+        # process holds that one module). This process loads many: collect and unfreeze as usual.
+        gc.unfreeze()
+        gc.enable()
     return module
 
 

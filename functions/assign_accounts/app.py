@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import gc
+
+gc.disable()  # cold start: no collections while the init builds long-lived objects (docs/decisions.md)
+
 from dataclasses import asdict
 from typing import Any
 
@@ -35,3 +39,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             )
         )
     return asdict(result)
+
+
+gc.freeze()  # what the init built stays out of every later collection
+gc.enable()

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import gc
+
+gc.disable()  # cold start: no collections while the init builds long-lived objects (docs/decisions.md)
+
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -20,3 +24,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     deps = dependencies()
     recorded = close_lease_billing(released, store=deps.repository, clock=deps.clock)
     return {"leaseId": released.lease_id, "recorded": recorded}
+
+
+gc.freeze()  # what the init built stays out of every later collection
+gc.enable()

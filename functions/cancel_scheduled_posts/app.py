@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import gc
+
+gc.disable()  # cold start: no collections while the init builds long-lived objects (docs/decisions.md)
+
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -26,3 +30,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     deps = dependencies()
     canceled = cancel_scheduled_posts(account_left, store=deps.repository, clock=deps.clock)
     return {"socialAccountId": account_left.social_account_id, "canceledScheduledPosts": canceled}
+
+
+gc.freeze()  # what the init built stays out of every later collection
+gc.enable()

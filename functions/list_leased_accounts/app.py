@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import gc
+
+gc.disable()  # cold start: no collections while the init builds long-lived objects (docs/decisions.md)
+
 from typing import Annotated, Literal
 
 from layers_common.dependencies import dependencies
@@ -67,3 +71,6 @@ def list_org_leased_accounts(
 
 
 lambda_handler = api_handler(app, scope=LEASED_WRITE)
+
+gc.freeze()  # what the init built stays out of every later collection
+gc.enable()

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import gc
+
+gc.disable()  # cold start: no collections while the init builds long-lived objects (docs/decisions.md)
+
 from typing import Annotated
 
 from layers_common.dependencies import dependencies
@@ -42,3 +46,6 @@ def delete_leased_account(
 
 
 lambda_handler = api_handler(app, scope=LEASED_WRITE)
+
+gc.freeze()  # what the init built stays out of every later collection
+gc.enable()

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import gc
+
+gc.disable()  # cold start: no collections while the init builds long-lived objects (docs/decisions.md)
+
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -20,3 +24,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     add_metric("CentsCharged", report.charged_cents)
     add_metric("InsufficientFunds", len(report.disconnected))
     return report.as_dict()
+
+
+gc.freeze()  # what the init built stays out of every later collection
+gc.enable()

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import gc
+
+gc.disable()  # cold start: no collections while the init builds long-lived objects (docs/decisions.md)
+
 from typing import Annotated
 
 from layers_common.dependencies import dependencies
@@ -60,3 +64,6 @@ def post_lease_request(
 
 
 lambda_handler = api_handler(app, scope=LEASED_WRITE)
+
+gc.freeze()  # what the init built stays out of every later collection
+gc.enable()

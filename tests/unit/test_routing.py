@@ -7,8 +7,6 @@ declarations, `enable_validation=True`) gives it: the same validated arguments, 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -26,7 +24,7 @@ from layers_common.http.validation import validation_failed
 from layers_common.models.leased_account import ReleaseBody, ReleaseResult
 from layers_common.principal import Principal
 from leasing_cli.lambda_runtime import _load_module
-from leasing_cli.template import Function, default_template_path, load_template
+from leasing_cli.template import default_template_path, load_template
 
 TEMPLATE = load_template(default_template_path())
 API_FUNCTIONS = [function for function in TEMPLATE.functions.values() if function.routes]
@@ -310,30 +308,3 @@ def test_every_route_of_the_template_is_declared_by_its_function() -> None:
     for function in API_FUNCTIONS:
         declared = {(route.method, route.path) for route in ROUTERS[function.logical_id].routes}
         assert declared == {(route.method.upper(), route.path) for route in function.routes}
-
-
-@pytest.mark.parametrize("function", API_FUNCTIONS, ids=lambda function: function.logical_id)
-def test_production_handlers_do_not_import_the_powertools_resolver(function: Function) -> None:
-    # Given a fresh interpreter / When the handler module is imported as Lambda imports it
-    module_path = function.handler.rpartition(".")[0]
-    source = function.code_uri / (module_path.replace(".", "/") + ".py")
-    code = (
-        "import importlib.util, sys\n"
-        f"spec = importlib.util.spec_from_file_location('app', {str(source)!r})\n"
-        "module = importlib.util.module_from_spec(spec); sys.modules['app'] = module\n"
-        "spec.loader.exec_module(module)\n"
-        "loaded = [name for name in sys.modules if name.startswith('aws_lambda_powertools.event_handler')]\n"
-        "print(sorted(loaded))\n"
-    )
-    env = {"TABLE_NAME": "t", "AWS_DEFAULT_REGION": "us-east-1", "PYTHONPATH": str(TEMPLATE.path.parent)}
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=function.code_uri,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    # Then Powertools' event_handler package (every resolver kind, ~100 ms) was never imported
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "[]"
