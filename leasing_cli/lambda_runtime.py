@@ -132,8 +132,8 @@ def _load_module(function: Function, instance: int = 0) -> ModuleType:
 class LambdaRuntime:
     """Runs handlers the way Lambda does: one invocation at a time per execution environment.
 
-    An execution environment is one load of the handler module (its module-level state, such as a
-    Powertools resolver's current event, belongs to that environment alone). Concurrent invocations
+    An execution environment is one load of the handler module (its module-level state, such as
+    cached clients and settings, belongs to that environment alone). Concurrent invocations
     of one function get separate environments, created on demand and reused when free.
     """
 

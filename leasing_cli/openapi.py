@@ -1,8 +1,10 @@
 """`leasing openapi`: one OpenAPI 3 document for every route, merged from the functions' resolvers.
 
 Built here, at build/dev time, with Powertools' OpenAPIMerge over the handler files the template
-names; production functions never generate Swagger. The contract's cross-cutting parts (bearer
-auth, the error envelope, rate-limit and request-id headers, examples) are added on top.
+names: each file's `app` (a `Router`) describes itself through the Powertools resolver built from
+its declarations (`layers_common.http.resolver`); production functions never generate Swagger.
+The contract's cross-cutting parts (bearer auth, the error envelope, rate-limit and request-id
+headers, examples) are added on top.
 """
 
 from __future__ import annotations

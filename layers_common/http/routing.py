@@ -18,6 +18,7 @@ Validation errors carry the locations Powertools gives them (`("query", "limit")
 
 from __future__ import annotations
 
+import inspect
 import re
 import typing
 from collections.abc import Callable, Mapping
@@ -122,15 +123,9 @@ def _pattern(path: str) -> re.Pattern[str]:
 
 def _parameters(endpoint: Endpoint) -> tuple[tuple[Parameter, ...], str | None, Any]:
     hints = typing.get_type_hints(endpoint, include_extras=True)
-    defaults = endpoint.__defaults__ or ()
-    code = endpoint.__code__
-    names = code.co_varnames[: code.co_argcount]
-    default_of = dict(zip(names[len(names) - len(defaults) :], defaults, strict=True))
-    default_of.update(endpoint.__kwdefaults__ or {})
-    names += code.co_varnames[code.co_argcount : code.co_argcount + code.co_kwonlyargcount]
     parameters: list[Parameter] = []
     call_argument: str | None = None
-    for name in names:
+    for name, declared in inspect.signature(endpoint).parameters.items():
         hint = hints[name]
         if hint is Call:
             call_argument = name
@@ -152,7 +147,7 @@ def _parameters(endpoint: Endpoint) -> tuple[tuple[Parameter, ...], str | None, 
                 location=marker.location,
                 annotation=annotation,
                 marker=marker,
-                default=default_of.get(name, _REQUIRED),
+                default=_REQUIRED if declared.default is inspect.Parameter.empty else declared.default,
                 adapter=TypeAdapter(constrained),
             )
         )
@@ -245,7 +240,20 @@ class Router:
     def delete(self, path: str, **options: Any) -> Callable[[Endpoint], Endpoint]:
         return self.route("DELETE", path, **options)
 
-    def find(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
+    def find(self, event: Mapping[str, Any]) -> tuple[Route, dict[str, str]]:
+        """The route of a REST proxy event, and its path values.
+
+        API Gateway names the matched resource (`/v1/leased-accounts/{socialAccountId}`) and gives
+        the decoded path parameters: that holds whatever base path a custom domain maps the API
+        under. Events without a known resource (hand-written ones) are matched on `path`."""
+        method = str(event.get("httpMethod") or "").upper()
+        resource = event.get("resource")
+        for route in self.routes:
+            if route.method == method and route.path == resource:
+                return route, {
+                    str(name): str(value) for name, value in (event.get("pathParameters") or {}).items()
+                }
+        path = str(event.get("path") or "")
         for route in self.routes:
             path_values = route.match(method, path)
             if path_values is not None:
@@ -280,8 +288,7 @@ class Router:
 
     def resolve(self, event: Mapping[str, Any], call: Call) -> Response:
         """Route, validate, call; the result as an already serialized response."""
-        method = str(event.get("httpMethod") or "").upper()
-        route, path_values = self.find(method, str(event.get("path") or ""))
+        route, path_values = self.find(event)
         result = route.endpoint(**self.arguments(route, event, path_values, call))
         if isinstance(result, Response):
             return result

@@ -23,7 +23,7 @@ def niche(**changes: Any) -> dict[str, Any]:
 
 
 def issues_of(payload: dict[str, Any]) -> list[str]:
-    """The contract's issue paths for a body, validated as the resolver does (parsed JSON, python mode)."""
+    """The contract's issue paths for a body, validated as the routes do (parsed JSON, python mode)."""
     with pytest.raises(ValidationError) as raised:
         LeaseRequestBody.model_validate(json.loads(json.dumps(payload)))
     return [issue.path for issue in validation_failed(map(dict, raised.value.errors())).issues]

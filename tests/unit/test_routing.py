@@ -90,7 +90,7 @@ def _issues(error: ValidationFailed) -> list[tuple[str, str]]:
 
 
 def router_verdict(router: Router, request: dict[str, Any]) -> Verdict:
-    route, path_values = router.find(request["httpMethod"], request["path"])
+    route, path_values = router.find(request)
     call = Call(principal=CALLER, request_id="req_1", json_body=parse_json_object(request))
     try:
         arguments = router.arguments(route, request, path_values, call)
@@ -253,7 +253,21 @@ def test_unknown_paths_and_methods_are_not_found() -> None:
         ("DELETE", "/v1/leased-accounts/a/b"),
     ):
         with pytest.raises(NotFound):
-            router.find(method, path)
+            router.find(event(method, path))
+
+
+def test_api_gateways_resource_and_path_parameters_choose_the_route_whatever_the_base_path() -> None:
+    # Given an event as API Gateway sends it through a custom domain mapped under a base path
+    request = event("DELETE", "/leasing/v1/leased-accounts/sa%201")
+    request["resource"] = "/v1/leased-accounts/{socialAccountId}"
+    request["pathParameters"] = {"socialAccountId": "sa 1"}
+    # When routed / Then the resource picks the route and the decoded parameter is used
+    route, path_values = ROUTERS["ReleaseLeasedAccountFunction"].find(request)
+    assert route.path == "/v1/leased-accounts/{socialAccountId}"
+    assert path_values == {"socialAccountId": "sa 1"}
+    # And the same event without its resource is matched on its path: not a route of ours
+    with pytest.raises(NotFound):
+        ROUTERS["ReleaseLeasedAccountFunction"].find({**request, "resource": None})
 
 
 def test_a_route_answers_its_model_as_camel_case_json_with_its_status() -> None:
