@@ -4,8 +4,8 @@ Each endpoint function declares its routes the way Powertools' resolver does (a 
 OpenAPI metadata, parameters annotated `Path`/`Query`/`Header`/`Body`, the response model as return
 type), and this module validates and dispatches them at run time. The Powertools resolver is built
 from the same declarations at build time only (`layers_common.http.resolver`), for the OpenAPI
-document: importing `aws_lambda_powertools.event_handler` alone adds ~100 ms to a cold start, more
-than pydantic and all our modules together (docs/decisions.md: "API handlers dispatch without the
+document: importing `aws_lambda_powertools.event_handler` alone adds ~100 ms to a cold start, about
+as much as pydantic and all our modules together (docs/decisions.md: "API handlers dispatch without the
 Powertools resolver").
 
     app = Router()
