@@ -100,7 +100,8 @@ def configure_process_environment(
         reset_dependencies()
 
 
-def _load_module(function: Function, instance: int = 0) -> ModuleType:
+def load_handler_module(function: Function, instance: int = 0) -> ModuleType:
+    """Import a function's handler module by file path, as Lambda does (one load per environment)."""
     module_path, _, _ = function.handler.rpartition(".")
     source = function.code_uri / (module_path.replace(".", "/") + ".py")
     if not source.is_file():
@@ -155,7 +156,7 @@ class LambdaRuntime:
         with self._lock:
             instance = self._created.get(logical_id, 0)
             self._created[logical_id] = instance + 1
-        module = _load_module(function, instance)
+        module = load_handler_module(function, instance)
         attribute = function.handler.rpartition(".")[2]
         handler = getattr(module, attribute, None)
         if not callable(handler):

@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from layers_common.http.validation import HEADER_NAMES
 from leasing_cli.template import Template
 
 TITLE = "Layers partner API - leased accounts"
@@ -53,7 +54,6 @@ _ERRORS: dict[str, tuple[str, str, dict[str, Any] | None]] = {
     "503": ("KILL_SWITCH", "This API key or its organization is suspended.", None),
 }
 _WRITE_ONLY = {"402", "409", "413", "415"}
-_HEADER_NAMES = {"idempotency-key": "Idempotency-Key"}
 _REQUEST_EXAMPLES: dict[str, Any] = {
     "requestLeasedAccounts": {
         "projectId": "prj_254a4ce1-f4ca-42b1-9e36-17ca45ef3d39",
@@ -170,7 +170,7 @@ def decorate(document: dict[str, Any]) -> dict[str, Any]:
         for method, operation in operations.items():
             for parameter in operation.get("parameters", []):
                 if parameter.get("in") == "header":
-                    parameter["name"] = _HEADER_NAMES.get(parameter["name"].lower(), parameter["name"])
+                    parameter["name"] = HEADER_NAMES.get(parameter["name"].lower(), parameter["name"])
                     if parameter["name"] == "Idempotency-Key":
                         parameter["description"] = (
                             "Recommended (a UUID). Same key + same body replays the response."

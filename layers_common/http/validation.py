@@ -7,7 +7,7 @@ from typing import Any
 
 from layers_common.errors import Issue, ValidationFailed
 
-_HEADER_NAMES = {"idempotency-key": "Idempotency-Key"}
+HEADER_NAMES = {"idempotency-key": "Idempotency-Key"}  # wire spelling of lower-cased header names
 _LOCATIONS = {"body", "query", "path", "header"}
 
 
@@ -15,7 +15,7 @@ def issue_path(loc: Sequence[int | str]) -> str:
     parts = list(loc)
     location = parts.pop(0) if parts and parts[0] in _LOCATIONS else "body"
     if location == "header" and parts:
-        return _HEADER_NAMES.get(str(parts[0]).lower(), str(parts[0]))
+        return HEADER_NAMES.get(str(parts[0]).lower(), str(parts[0]))
     path = ""
     for part in parts:
         if isinstance(part, int):

@@ -74,6 +74,35 @@ def _key(pk_sk: tuple[str, str]) -> dict[str, Any]:
     return {"pk": {"S": pk}, "sk": {"S": sk}}
 
 
+# Provisioning items (organizations, wallets, projects, keys): written by seeds and by `leasing admin`.
+
+
+def org_item(org: OrgRecord) -> Item:
+    return {"entity": "org", "orgId": org.org_id, "name": org.name, "status": org.status}
+
+
+def wallet_item(org_id: str, balance_cents: int) -> Item:
+    return {"entity": "wallet", "orgId": org_id, "balanceCents": balance_cents}
+
+
+def project_item(org_id: str, project_id: str, name: str) -> Item:
+    return {"entity": "project", "orgId": org_id, "projectId": project_id, "name": name}
+
+
+def api_key_item(record: ApiKeyRecord) -> Item:
+    """Only the secret's hash is stored."""
+    return {
+        "entity": "apiKey",
+        "keyId": record.key_id,
+        "orgId": record.org_id,
+        "secretHash": record.secret_hash,
+        "env": record.env,
+        "scopes": list(record.scopes),
+        "tier": record.tier,
+        "status": record.status,
+    }
+
+
 def _lease_request_from_item(item: Item) -> LeaseRequestRecord:
     return LeaseRequestRecord(
         org_id=item["orgId"],
@@ -1196,31 +1225,13 @@ class LeasingRepository:
     # -- provisioning (seed and ops) -------------------------------------------------------
 
     def put_org(self, org: OrgRecord) -> None:
-        self._put(
-            keys.org(org.org_id),
-            {"entity": "org", "orgId": org.org_id, "name": org.name, "status": org.status},
-        )
+        self._put(keys.org(org.org_id), org_item(org))
 
     def put_wallet(self, org_id: str, balance_cents: int) -> None:
-        self._put(keys.wallet(org_id), {"entity": "wallet", "orgId": org_id, "balanceCents": balance_cents})
+        self._put(keys.wallet(org_id), wallet_item(org_id, balance_cents))
 
     def put_project(self, org_id: str, project_id: str, name: str) -> None:
-        self._put(
-            keys.project(org_id, project_id),
-            {"entity": "project", "orgId": org_id, "projectId": project_id, "name": name},
-        )
+        self._put(keys.project(org_id, project_id), project_item(org_id, project_id, name))
 
     def put_api_key(self, record: ApiKeyRecord) -> None:
-        self._put(
-            keys.api_key(record.key_id),
-            {
-                "entity": "apiKey",
-                "keyId": record.key_id,
-                "orgId": record.org_id,
-                "secretHash": record.secret_hash,
-                "env": record.env,
-                "scopes": list(record.scopes),
-                "tier": record.tier,
-                "status": record.status,
-            },
-        )
+        self._put(keys.api_key(record.key_id), api_key_item(record))

@@ -22,6 +22,10 @@ from layers_common.repository.leasing_repository import (  # the service's own i
     LeasingRepository,
     _account_from_item,
     _key,
+    api_key_item,
+    org_item,
+    project_item,
+    wallet_item,
 )
 from layers_common.repository.records import AccountRecord, ApiKeyRecord, LedgerEntry, OrgRecord
 
@@ -77,19 +81,8 @@ class AdminRepository(LeasingRepository):
         """Organization + wallet (+ the opening balance's ledger credit); False if the id is taken."""
         balance = opening_credit.amount_cents if opening_credit else 0
         operations = [
-            self._put_new(
-                keys.org(org.org_id),
-                {
-                    "entity": "org",
-                    "orgId": org.org_id,
-                    "name": org.name,
-                    "status": org.status,
-                    "createdAt": created_at,
-                },
-            ),
-            self._put_new(
-                keys.wallet(org.org_id), {"entity": "wallet", "orgId": org.org_id, "balanceCents": balance}
-            ),
+            self._put_new(keys.org(org.org_id), {**org_item(org), "createdAt": created_at}),
+            self._put_new(keys.wallet(org.org_id), wallet_item(org.org_id, balance)),
         ]
         if opening_credit is not None:
             operations.append(self._ledger_put(opening_credit))
@@ -101,13 +94,7 @@ class AdminRepository(LeasingRepository):
                 self._org_exists(org_id),
                 self._put_new(
                     keys.project(org_id, project_id),
-                    {
-                        "entity": "project",
-                        "orgId": org_id,
-                        "projectId": project_id,
-                        "name": name,
-                        "createdAt": created_at,
-                    },
+                    {**project_item(org_id, project_id, name), "createdAt": created_at},
                 ),
             ],
             org_check=True,
@@ -118,20 +105,7 @@ class AdminRepository(LeasingRepository):
         return self._transact_outcome(
             [
                 self._org_exists(record.org_id),
-                self._put_new(
-                    keys.api_key(record.key_id),
-                    {
-                        "entity": "apiKey",
-                        "keyId": record.key_id,
-                        "orgId": record.org_id,
-                        "secretHash": record.secret_hash,
-                        "env": record.env,
-                        "scopes": list(record.scopes),
-                        "tier": record.tier,
-                        "status": record.status,
-                        "createdAt": created_at,
-                    },
-                ),
+                self._put_new(keys.api_key(record.key_id), {**api_key_item(record), "createdAt": created_at}),
             ],
             org_check=True,
         )

@@ -23,7 +23,7 @@ from layers_common.http.routing import Body, Call, Path, Query, Router
 from layers_common.http.validation import validation_failed
 from layers_common.models.leased_account import ReleaseBody, ReleaseResult
 from layers_common.principal import Principal
-from leasing_cli.lambda_runtime import _load_module
+from leasing_cli.lambda_runtime import load_handler_module
 from leasing_cli.template import default_template_path, load_template
 
 TEMPLATE = load_template(default_template_path())
@@ -40,7 +40,7 @@ CALLER = Principal(
 def routers() -> dict[str, Router]:
     loaded: dict[str, Router] = {}
     for function in API_FUNCTIONS:
-        app = _load_module(function).app
+        app = load_handler_module(function).app
         assert isinstance(app, Router), f"{function.logical_id}: `app` is not a Router"
         loaded[function.logical_id] = app
     return loaded
