@@ -5,9 +5,13 @@
   invokes the function with batches in Lambda's DynamoDB event shape, and handles the outcome as
   Lambda does: partial batch responses (retry from the lowest failed record), bisect on error, a
   retry cap, then the records go to the on-failure list. Records of one shard stay in order.
-- The `Dispatcher` invokes each (rule target, event) a `LocalEventBridge` matched on a pool of
-  daemon threads, retrying a raised error with a short doubling backoff up to the rule's
-  `MaximumRetryAttempts` and within `MaximumEventAgeInSeconds`; then the event is dead-lettered.
+- The `Dispatcher` runs each (rule target, event) a `LocalEventBridge` matched as AWS does: the
+  rule delivers it to Lambda once (its retry policy and dead-letter queue cover delivery only),
+  and Lambda invokes the function asynchronously on a pool of daemon threads, retrying a function
+  error as the function's `EventInvokeConfig` says, then sending the invocation record to its
+  `OnFailure` destination, or dropping the event when there is none (loudly).
+- Failure queues (`leasing_cli.failure_queues`) hold what each failure sent, in AWS's formats;
+  `GET /_local/dlq` lists them and `DELETE /_local/dlq/{queue}/{messageId}` deletes one (replay).
 - `EventPath.drain()` waits until nothing is left anywhere (the chain may go round several times:
   consumers write outbox items, which are new stream records, which are new events...).
 - Schedules: `invoke_schedule` runs a scheduled function now with a classic scheduled event;
@@ -32,10 +36,39 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from leasing_cli.event_patterns import EventMatcher, matches_any
+from leasing_cli.failure_queues import (
+    EVENT_AGE_EXCEEDED,
+    REASON_DELIVERY,
+    REASON_EVENT_AGE,
+    REASON_FUNCTION_ERROR,
+    REASON_STREAM_BATCH,
+    RECORD_AGE_EXCEEDED,
+    RETRIES_EXHAUSTED,
+    RETRY_ATTEMPTS_EXHAUSTED,
+    STAGES,
+    FailureQueues,
+    Fault,
+    Faults,
+    FunctionError,
+    UnknownQueue,
+    eventbridge_dlq_attributes,
+    function_arn,
+    invocation_record,
+    lambda_dlq_attributes,
+    stream_batch_record,
+)
 from leasing_cli.gateway import GatewayReply, LocalApiGateway, LocalRequest, json_reply
-from leasing_cli.lambda_runtime import LOCAL_AWS_ENVIRONMENT, LambdaRuntime
+from leasing_cli.lambda_runtime import LOCAL_AWS_ENVIRONMENT, LambdaRuntime, UnknownFunction
 from leasing_cli.local_eventbridge import LocalEventBridge, iso_time, log
-from leasing_cli.template import ACCOUNT_ID, REGION, EventRule, ScheduleSource, StreamSource, Template
+from leasing_cli.template import (
+    ACCOUNT_ID,
+    REGION,
+    AsyncInvokeConfig,
+    EventRule,
+    ScheduleSource,
+    StreamSource,
+    Template,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -74,7 +107,6 @@ class Activity:
         self.processed = 0
         self.failed = 0
         self._reported = (0, 0)
-        self.dead_letters: list[dict[str, Any]] = []
 
     def begin(self) -> None:
         with self._condition:
@@ -96,9 +128,9 @@ class Activity:
             self.processed += count
             self.epoch += 1
 
-    def dead_letter(self, entry: dict[str, Any], count: int = 1) -> None:
+    def failed_to_process(self, count: int = 1) -> None:
+        """`count` events or records ended in a failure queue, or were dropped."""
         with self._condition:
-            self.dead_letters.append(entry)
             self.failed += count
             self.epoch += 1
 
@@ -118,36 +150,79 @@ class Activity:
             self._reported = (self.processed, self.failed)
             return {"processed": processed, "failed": failed}
 
-    def dead_letter_list(self) -> list[dict[str, Any]]:
-        with self._condition:
-            return list(self.dead_letters)
 
+# ------------------------------------------------------------------ rule delivery and async invoke
 
-# ------------------------------------------------------------------------------- rule delivery
+#: Lambda's waits before the 2nd and 3rd attempt of a failed asynchronous invocation (about 1 and
+#: 2 minutes in AWS). Locally they are shortened by `LOCAL_TIME_SCALE`, but counted in full in the
+#: event's age, so `MaximumEventAgeInSeconds` cuts retries exactly where AWS would.
+ASYNC_RETRY_DELAYS_SECONDS = (60.0, 120.0)
+LOCAL_TIME_SCALE = 0.001
 
 
 @dataclass
-class Delivery:
-    """One event for one target, with its retry policy and how it went so far."""
+class AsyncInvocation:
+    """One event Lambda accepted for an asynchronous invocation, and how its attempts went."""
+
+    function_id: str
+    source: str  # the rule or schedule that sent it (for logs)
+    event: dict[str, Any]
+    config: AsyncInvokeConfig
+    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    received: float = field(default_factory=time.monotonic)
+    shortened_seconds: float = 0.0  # AWS retry waits that were shortened locally
+    attempts: int = 0
+    error: FunctionError | None = None
+
+    def age_seconds(self) -> float:
+        """The event's age as AWS would count it: local time plus the full AWS retry waits."""
+        return time.monotonic() - self.received + self.shortened_seconds
+
+
+@dataclass(frozen=True)
+class RuleTarget:
+    """What EventBridge needs to deliver to a function: the rule, its target and dead-letter queue."""
 
     function_id: str
     rule_name: str
-    event: dict[str, Any]
-    maximum_retry_attempts: int
-    maximum_event_age_seconds: int
-    received: float = field(default_factory=time.monotonic)
-    attempts: int = 0
-    error: str = ""
+    rule_arn: str
+    dead_letter_queue: str | None
+
+
+def _rule_arn(bus_name: str, rule_name: str) -> str:
+    path = rule_name if bus_name == "default" else f"{bus_name}/{rule_name}"
+    return f"arn:aws:events:{REGION}:{ACCOUNT_ID}:rule/{path}"
 
 
 class Dispatcher:
-    """Asynchronous invocation of rule targets on daemon worker threads, with retries and a DLQ."""
+    """Rule → function as AWS runs it: EventBridge delivers once, Lambda invokes asynchronously.
 
-    def __init__(self, runtime: LambdaRuntime, activity: Activity, workers: int = 8) -> None:
+    - Delivery (EventBridge): the rule's `RetryPolicy` and `DeadLetterConfig` cover only handing the
+      event to Lambda. Locally a delivery fails only when fault injection says so (stage
+      `delivery`, answered like a missing permission: `NO_PERMISSIONS`, which EventBridge does not
+      retry); the event goes to the rule's dead-letter queue with EventBridge's attributes, or is
+      dropped without one.
+    - Invocation (Lambda): a function error is retried `MaximumRetryAttempts` times (the function's
+      `EventInvokeConfig`, 2 by default) after Lambda's waits, within `MaximumEventAgeInSeconds`;
+      then the invocation record goes to the `OnFailure` destination, else the event to the
+      function's `DeadLetterQueue`, else the event is dropped (an ERROR line and an entry with
+      queue null).
+    """
+
+    def __init__(
+        self,
+        runtime: LambdaRuntime,
+        activity: Activity,
+        queues: FailureQueues,
+        faults: Faults,
+        workers: int = 8,
+    ) -> None:
         self.runtime = runtime
         self.activity = activity
-        self._queue: queue.Queue[Delivery | None] = queue.Queue()
-        self._retries: list[tuple[float, int, Delivery]] = []
+        self.queues = queues
+        self.faults = faults
+        self._queue: queue.Queue[AsyncInvocation | None] = queue.Queue()
+        self._retries: list[tuple[float, int, AsyncInvocation]] = []
         self._retry_condition = threading.Condition()
         self._sequence = itertools.count()
         self._stopped = threading.Event()
@@ -168,71 +243,163 @@ class Dispatcher:
         with self._retry_condition:
             self._retry_condition.notify_all()
 
+    # -- EventBridge: delivery to the target ---------------------------------------------------
+
     def submit_rule(self, rule: EventRule, event: dict[str, Any]) -> None:
+        self.deliver(
+            RuleTarget(
+                rule.function_id,
+                rule.rule_name,
+                _rule_arn(rule.bus_name, rule.rule_name),
+                rule.dead_letter_queue,
+            ),
+            event,
+        )
+
+    def submit_schedule(self, schedule: ScheduleSource, event: dict[str, Any]) -> None:
+        self.deliver(
+            RuleTarget(
+                schedule.function_id, schedule.rule_name, schedule.rule_arn, schedule.dead_letter_queue
+            ),
+            event,
+        )
+
+    def deliver(self, target: RuleTarget, event: dict[str, Any]) -> None:
+        """EventBridge hands `event` to Lambda (an asynchronous invoke), or dead-letters it."""
+        try:
+            function = self.runtime.function(target.function_id)
+        except UnknownFunction as error:
+            self._undeliverable(target, event, "RESOURCE_NOT_FOUND", str(error))
+            return
+        fault = self.faults.find(target.function_id, event, "delivery")
+        if fault is not None:
+            self._undeliverable(
+                target,
+                event,
+                "NO_PERMISSIONS",
+                f"{fault.message}: EventBridge is not allowed to invoke {function.arn}",
+            )
+            return
         self.submit(
-            Delivery(
-                function_id=rule.function_id,
-                rule_name=rule.rule_name,
+            AsyncInvocation(
+                function_id=target.function_id,
+                source=target.rule_name,
                 event=event,
-                maximum_retry_attempts=rule.maximum_retry_attempts,
-                maximum_event_age_seconds=rule.maximum_event_age_seconds,
+                config=function.async_config,
             )
         )
 
-    def submit(self, delivery: Delivery) -> None:
+    def _undeliverable(self, target: RuleTarget, event: dict[str, Any], code: str, message: str) -> None:
+        entry: dict[str, Any] = {
+            "queue": target.dead_letter_queue,
+            "function": target.function_id,
+            "source": target.rule_name,
+            "reason": REASON_DELIVERY,
+            "attempts": 1,
+            "event": event,
+            "error": {"type": code, "message": message},
+            "message": event,
+            "messageAttributes": eventbridge_dlq_attributes(
+                rule_arn=target.rule_arn,
+                target_arn=function_arn(target.function_id),
+                code=code,
+                message=message,
+                retry_attempts=0,
+            ),
+        }
+        self._send(entry, f"{target.rule_name}: event {event.get('id')} could not be delivered ({code})")
+
+    # -- Lambda: asynchronous invocation -------------------------------------------------------
+
+    def submit(self, invocation: AsyncInvocation) -> None:
         self.activity.begin()
-        self._queue.put(delivery)
+        self._queue.put(invocation)
 
     def _work(self) -> None:
         while not self._stopped.is_set():
-            delivery = self._queue.get()
-            if delivery is None:
+            invocation = self._queue.get()
+            if invocation is None:
                 return
             try:
-                self._attempt(delivery)
+                self._attempt(invocation)
             except BaseException:  # pragma: no cover - never leave the activity counter behind
                 self.activity.end()
                 raise
 
-    def _attempt(self, delivery: Delivery) -> None:
-        delivery.attempts += 1
+    def _attempt(self, invocation: AsyncInvocation) -> None:
+        invocation.attempts += 1
         try:
-            self.runtime.invoke(delivery.function_id, delivery.event)
+            self.faults.check(invocation.function_id, invocation.event)
+            self.runtime.invoke(invocation.function_id, invocation.event)
         except Exception as error:
-            delivery.error = _error_text(error)
+            invocation.error = FunctionError.of(error)
             log(
-                f"{delivery.rule_name}: attempt {delivery.attempts} of event {delivery.event.get('id')} "
-                f"failed: {delivery.error}"
+                f"{invocation.function_id}: attempt {invocation.attempts} of event "
+                f"{invocation.event.get('id')} (from {invocation.source}) failed: "
+                f"{invocation.error.type}: {invocation.error.message}"
             )
         else:
             self.activity.succeeded()
             self.activity.end()
             return
-        delay = backoff(delivery.attempts)
-        age = time.monotonic() - delivery.received + delay
-        if delivery.attempts > delivery.maximum_retry_attempts or age > delivery.maximum_event_age_seconds:
-            self._dead_letter(delivery)
+        config = invocation.config
+        if invocation.attempts > config.maximum_retry_attempts:
+            self._give_up(invocation, RETRIES_EXHAUSTED)
             return
+        delay = ASYNC_RETRY_DELAYS_SECONDS[min(invocation.attempts, len(ASYNC_RETRY_DELAYS_SECONDS)) - 1]
+        if invocation.age_seconds() + delay > config.maximum_event_age_seconds:
+            self._give_up(invocation, EVENT_AGE_EXCEEDED)
+            return
+        invocation.shortened_seconds += delay
         with self._retry_condition:
-            heapq.heappush(self._retries, (time.monotonic() + delay, next(self._sequence), delivery))
+            due = time.monotonic() + delay * LOCAL_TIME_SCALE
+            heapq.heappush(self._retries, (due, next(self._sequence), invocation))
             self._retry_condition.notify_all()
 
-    def _dead_letter(self, delivery: Delivery) -> None:
-        log(
-            f"{delivery.rule_name}: event {delivery.event.get('id')} dead-lettered after "
-            f"{delivery.attempts} attempts"
-        )
-        self.activity.dead_letter(
-            {
-                "function": delivery.function_id,
-                "rule": delivery.rule_name,
-                "event": delivery.event,
-                "error": delivery.error,
-                "attempts": delivery.attempts,
-                "at": _now_iso(),
-            }
+    def _give_up(self, invocation: AsyncInvocation, condition: str) -> None:
+        config = invocation.config
+        error = invocation.error or FunctionError("EventAgeExceeded", "the event expired before an attempt")
+        entry: dict[str, Any] = {
+            "queue": None,
+            "function": invocation.function_id,
+            "source": invocation.source,
+            "reason": REASON_FUNCTION_ERROR if condition == RETRIES_EXHAUSTED else REASON_EVENT_AGE,
+            "attempts": invocation.attempts,
+            "event": invocation.event,
+            "error": error.summary(),
+            "message": None,
+        }
+        if config.on_failure_destination is not None:
+            entry["queue"] = config.on_failure_destination
+            entry["message"] = invocation_record(
+                invocation.function_id,
+                invocation.event,
+                condition=condition,
+                attempts=invocation.attempts,
+                request_id=invocation.request_id,
+                error=invocation.error,
+            )
+        elif config.dead_letter_queue is not None:
+            entry["queue"] = config.dead_letter_queue
+            entry["message"] = invocation.event
+            entry["messageAttributes"] = lambda_dlq_attributes(invocation.request_id, error)
+        self._send(
+            entry,
+            f"{invocation.function_id}: event {invocation.event.get('id')} failed "
+            f"{invocation.attempts} attempt(s) ({condition})",
         )
         self.activity.end()
+
+    def _send(self, entry: dict[str, Any], what: str) -> None:
+        sent = self.queues.send(entry)
+        self.activity.failed_to_process()
+        if sent["queue"] is None:
+            log(
+                f"ERROR {what}; it has no failure destination, so AWS would DROP it: the event is "
+                f"lost (GET /_local/dlq lists it with queue null, message {sent['messageId']})"
+            )
+        else:
+            log(f"{what}; sent to {sent['queue']} as message {sent['messageId']}")
 
     def _release_retries(self) -> None:
         with self._retry_condition:
@@ -244,8 +411,8 @@ class Dispatcher:
                 if due > 0:
                     self._retry_condition.wait(due)
                     continue
-                _, _, delivery = heapq.heappop(self._retries)
-                self._queue.put(delivery)
+                _, _, invocation = heapq.heappop(self._retries)
+                self._queue.put(invocation)
 
 
 # --------------------------------------------------------------------------------- stream relay
@@ -317,7 +484,11 @@ class StreamPoller:
         dynamodb: DynamoDBClient,
         streams: Any,
         table_name: str,
+        queues: FailureQueues,
+        faults: Faults,
     ) -> None:
+        self.queues = queues
+        self.faults = faults
         self.source = source
         self.runtime = runtime
         self.activity = activity
@@ -417,8 +588,9 @@ class StreamPoller:
         if self.stream_arn is None:
             self._locate()
         assert self.stream_arn is not None
-        records: list[dict[str, Any]] = []
+        by_shard: list[tuple[str, list[dict[str, Any]]]] = []
         for shard_id, iterator in list(self._iterators.items()):
+            records: list[dict[str, Any]] = []
             while iterator:
                 page = self.streams.get_records(ShardIterator=iterator, Limit=READ_LIMIT)
                 iterator = page.get("NextShardIterator")
@@ -426,40 +598,47 @@ class StreamPoller:
                 records.extend(page.get("Records", []))
                 if not page.get("Records"):
                     break
+            if records:
+                by_shard.append((shard_id, records))
         self._last_error = ""
-        if not records:
+        if not by_shard:
             return False
         self.activity.bump()
-        matched = [
-            record
-            for record in (lambda_stream_record(raw, self.stream_arn) for raw in records)
-            if matches_any(self.matchers, record)
-        ]
-        size = max(self.source.batch_size, 1)
-        for start in range(0, len(matched), size):
-            if self._stopped.is_set():
-                break
-            self._process(matched[start : start + size])
+        for shard_id, records in by_shard:  # Lambda's batches never mix shards
+            matched = [
+                record
+                for record in (lambda_stream_record(raw, self.stream_arn) for raw in records)
+                if matches_any(self.matchers, record)
+            ]
+            size = max(self.source.batch_size, 1)
+            for start in range(0, len(matched), size):
+                if self._stopped.is_set():
+                    break
+                self._process(shard_id, matched[start : start + size])
         return True
 
     # -- one batch, as Lambda's event source mapping handles it --------------------------------
 
-    def _process(self, records: list[dict[str, Any]]) -> None:
+    def _process(self, shard_id: str, records: list[dict[str, Any]]) -> None:
+        """Invoke with the batch; on an error bisect (free of the retry quota) or retry the batch;
+        with a partial batch response retry from the lowest failed record; then give up."""
         pending: deque[tuple[list[dict[str, Any]], int]] = deque([(records, 0)])
         while pending and not self._stopped.is_set():
             batch, retries = pending.popleft()
+            event = {"Records": batch}
             try:
-                result = self.runtime.invoke(self.source.function_id, {"Records": batch})
+                self.faults.check(self.source.function_id, event)
+                result = self.runtime.invoke(self.source.function_id, event)
                 index = failed_index(result, batch) if self.source.report_batch_item_failures else None
             except Exception as error:
-                error_text = _error_text(error)
-                log(f"{self.label}: batch of {len(batch)} failed: {error_text}")
+                failure = FunctionError.of(error)
+                log(f"{self.label}: batch of {len(batch)} failed: {failure.type}: {failure.message}")
                 if self.source.bisect_on_error and len(batch) > 1:
                     half = len(batch) // 2
                     pending.appendleft((batch[half:], retries))
                     pending.appendleft((batch[:half], retries))
                     continue
-                self._retry_or_give_up(pending, batch, retries, error_text)
+                self._retry_or_give_up(pending, shard_id, batch, retries, failure, function_error=True)
                 continue
             if index is None:
                 self.activity.succeeded(len(batch))
@@ -467,39 +646,76 @@ class StreamPoller:
             if index:
                 self.activity.succeeded(index)
             sequence = batch[index]["dynamodb"].get("SequenceNumber")
-            error_text = f"batchItemFailures: record {sequence} failed"
-            log(f"{self.label}: {error_text}; retrying from it")
-            self._retry_or_give_up(pending, batch[index:], retries, error_text)
+            failure = FunctionError("BatchItemFailure", f"batchItemFailures: record {sequence} failed")
+            log(f"{self.label}: {failure.message}; retrying from it")
+            self._retry_or_give_up(pending, shard_id, batch[index:], retries, failure, function_error=False)
 
     def _retry_or_give_up(
         self,
         pending: deque[tuple[list[dict[str, Any]], int]],
+        shard_id: str,
         batch: list[dict[str, Any]],
         retries: int,
-        error_text: str,
+        failure: FunctionError,
+        *,
+        function_error: bool,
     ) -> None:
         limit = self.source.maximum_retry_attempts
         oldest = min(record["dynamodb"]["ApproximateCreationDateTime"] for record in batch)
         max_age = self.source.maximum_record_age_seconds
         too_old = max_age != -1 and time.time() - oldest > max_age
         if (limit != -1 and retries >= limit) or too_old:
-            attempts = retries + 1
-            log(f"{self.label}: {len(batch)} record(s) go to the on-failure list after {attempts} attempts")
-            self.activity.dead_letter(
-                {
-                    "function": self.source.function_id,
-                    "source": self.label,
-                    "destination": self.source.on_failure_destination,
-                    "records": batch,
-                    "error": error_text,
-                    "attempts": attempts,
-                    "at": _now_iso(),
-                },
-                count=len(batch),
+            self._give_up(
+                shard_id,
+                batch,
+                retries + 1,
+                failure,
+                RECORD_AGE_EXCEEDED if too_old else RETRY_ATTEMPTS_EXHAUSTED,
+                function_error=function_error,
             )
             return
         self._stopped.wait(backoff(retries + 1))
         pending.appendleft((batch, retries + 1))
+
+    def _give_up(
+        self,
+        shard_id: str,
+        batch: list[dict[str, Any]],
+        attempts: int,
+        failure: FunctionError,
+        condition: str,
+        *,
+        function_error: bool,
+    ) -> None:
+        """The batch is skipped; its description goes to the mapping's `OnFailure` destination."""
+        destination = self.source.on_failure_destination
+        entry = self.queues.send(
+            {
+                "queue": destination,
+                "function": self.source.function_id,
+                "source": self.label,
+                "reason": REASON_STREAM_BATCH,
+                "attempts": attempts,
+                "event": {"Records": batch},
+                "error": failure.summary(),
+                "message": stream_batch_record(
+                    self.source.function_id,
+                    batch,
+                    shard_id=shard_id,
+                    stream_arn=self.stream_arn or "",
+                    condition=condition,
+                    attempts=attempts,
+                    request_id=str(uuid.uuid4()),
+                    function_error=function_error,
+                ),
+            }
+        )
+        self.activity.failed_to_process(len(batch))
+        what = f"{self.label}: {len(batch)} record(s) skipped after {attempts} attempt(s) ({condition})"
+        if destination is None:
+            log(f"ERROR {what}; the mapping has no OnFailure destination, so AWS would DROP them")
+        else:
+            log(f"{what}; described in {destination} as message {entry['messageId']}")
 
 
 # ------------------------------------------------------------------------------------ schedules
@@ -547,6 +763,22 @@ def rate_seconds(expression: str) -> int | None:
 # ---------------------------------------------------------------------------------- the whole
 
 
+def failure_queue_ids(template: Template) -> list[str]:
+    """Every SQS queue of the template, and every queue a failure destination names."""
+    names = set(template.queue_ids)
+    for function in template.functions.values():
+        config = function.async_config
+        names.update(name for name in (config.on_failure_destination, config.dead_letter_queue) if name)
+        names.update(rule.dead_letter_queue for rule in function.event_rules if rule.dead_letter_queue)
+        names.update(item.dead_letter_queue for item in function.schedules if item.dead_letter_queue)
+        names.update(
+            source.on_failure_destination
+            for source in function.stream_sources
+            if source.on_failure_destination
+        )
+    return sorted(names)
+
+
 def _streams_client(endpoint_url: str) -> Any:
     import boto3
 
@@ -572,15 +804,20 @@ class EventPath:
         *,
         run_schedules: bool = False,
         workers: int = 8,
+        faults: Faults | None = None,
     ) -> None:
         self.template = template
         self.runtime = runtime
         self.eventbridge = eventbridge
         self.activity = Activity()
-        self.dispatcher = Dispatcher(runtime, self.activity, workers)
+        self.queues = FailureQueues(failure_queue_ids(template))
+        self.faults = faults if faults is not None else Faults()
+        self.dispatcher = Dispatcher(runtime, self.activity, self.queues, self.faults, workers)
         streams = _streams_client(dynamodb_endpoint)
         self.pollers = [
-            StreamPoller(source, runtime, self.activity, dynamodb, streams, source.table_id)
+            StreamPoller(
+                source, runtime, self.activity, dynamodb, streams, source.table_id, self.queues, self.faults
+            )
             for source in template.stream_sources
             if source.enabled
         ]
@@ -633,8 +870,9 @@ class EventPath:
                 if self.activity.epoch == epoch:
                     return self.activity.report()
 
-    def dead_letters(self) -> list[dict[str, Any]]:
-        return self.activity.dead_letter_list()
+    def dead_letters(self, queue_id: str | None = None) -> list[dict[str, Any]]:
+        """Messages in the failure queues (and dropped events), oldest first."""
+        return self.queues.entries(queue_id)
 
     # -- schedules -----------------------------------------------------------------------------
 
@@ -660,14 +898,8 @@ class EventPath:
 
         def tick() -> None:
             while not self._stopped.wait(interval):
-                self.dispatcher.submit(
-                    Delivery(
-                        function_id=schedule.function_id,
-                        rule_name=schedule.rule_name,
-                        event=scheduled_event(schedule, iso_time(datetime.now(UTC))),
-                        maximum_retry_attempts=schedule.maximum_retry_attempts,
-                        maximum_event_age_seconds=schedule.maximum_event_age_seconds,
-                    )
+                self.dispatcher.submit_schedule(
+                    schedule, scheduled_event(schedule, iso_time(datetime.now(UTC)))
                 )
 
         thread = threading.Thread(target=tick, name=f"schedule-{schedule.rule_name}", daemon=True)
@@ -679,7 +911,8 @@ class EventPath:
 
 
 def add_event_routes(gateway: LocalApiGateway, event_path: EventPath) -> None:
-    """`POST /_local/drain`, `GET /_local/dlq` and `POST /_local/schedules/{functionId}`."""
+    """`POST /_local/drain`, `GET /_local/dlq`, `DELETE /_local/dlq/{queue}/{messageId}`,
+    `GET|PUT|DELETE /_local/faults[/{functionId}]` and `POST /_local/schedules/{functionId}`."""
 
     def drain(_request: LocalRequest) -> GatewayReply:
         try:
@@ -687,8 +920,62 @@ def add_event_routes(gateway: LocalApiGateway, event_path: EventPath) -> None:
         except DrainTimeout as error:
             return json_reply(504, {"message": f"drain timed out: {error}"})
 
-    def dlq(_request: LocalRequest) -> GatewayReply:
-        return json_reply(200, event_path.dead_letters())
+    def dlq(request: LocalRequest) -> GatewayReply:
+        queue_id = dict(request.request.query).get("queue")
+        try:
+            return json_reply(200, event_path.dead_letters(queue_id or None))
+        except UnknownQueue:
+            return json_reply(
+                404, {"message": f"no failure queue {queue_id!r}", "queues": event_path.queues.queue_ids}
+            )
+
+    def delete_message(request: LocalRequest) -> GatewayReply:
+        queue_id, message_id = request.path_parameters["queue"], request.path_parameters["messageId"]
+        try:
+            deleted = event_path.queues.delete(queue_id, message_id)
+        except UnknownQueue:
+            return json_reply(404, {"message": f"no failure queue {queue_id!r}"})
+        if not deleted:
+            return json_reply(404, {"message": f"no message {message_id!r} in {queue_id}"})
+        return json_reply(200, {"queue": queue_id, "messageId": message_id, "deleted": True})
+
+    def list_faults(_request: LocalRequest) -> GatewayReply:
+        return json_reply(200, [fault.as_json() for fault in event_path.faults.list()])
+
+    def set_fault(request: LocalRequest) -> GatewayReply:
+        function_id = request.path_parameters["functionId"]
+        if function_id not in event_path.template.functions:
+            return json_reply(404, {"message": f"no function {function_id!r} in the template"})
+        try:
+            body = request.json_body() or {}
+        except ValueError:
+            body = None
+        expected = '{"match": "<text>"|null, "stage": "invoke"|"delivery", "message": "<text>"}'
+        if not isinstance(body, dict):
+            return json_reply(422, {"message": f"expected {expected}"})
+        match, stage, message = (
+            body.get("match"),
+            body.get("stage", "invoke"),
+            body.get("message", "injected fault"),
+        )
+        if (
+            (match is not None and not isinstance(match, str))
+            or stage not in STAGES
+            or not isinstance(message, str)
+        ):
+            return json_reply(422, {"message": f"expected {expected}"})
+        fault = Fault(function_id=function_id, match=match or None, stage=stage, message=message)
+        event_path.faults.set(fault)
+        when = f", when the event contains {match!r}" if match else ""
+        log(f"fault injection: {function_id} now fails ({stage}{when})")
+        return json_reply(200, fault.as_json())
+
+    def clear_fault(request: LocalRequest) -> GatewayReply:
+        function_id = request.path_parameters["functionId"]
+        if not event_path.faults.clear(function_id):
+            return json_reply(404, {"message": f"no fault injected into {function_id!r}"})
+        log(f"fault injection: {function_id} no longer fails")
+        return json_reply(200, {"function": function_id, "cleared": True})
 
     def schedule(request: LocalRequest) -> GatewayReply:
         function_id = request.path_parameters["functionId"]
@@ -726,4 +1013,8 @@ def add_event_routes(gateway: LocalApiGateway, event_path: EventPath) -> None:
 
     gateway.add_local_route("POST", "/_local/drain", drain)
     gateway.add_local_route("GET", "/_local/dlq", dlq)
+    gateway.add_local_route("DELETE", "/_local/dlq/{queue}/{messageId}", delete_message)
+    gateway.add_local_route("GET", "/_local/faults", list_faults)
+    gateway.add_local_route("PUT", "/_local/faults/{functionId}", set_fault)
+    gateway.add_local_route("DELETE", "/_local/faults/{functionId}", clear_fault)
     gateway.add_local_route("POST", "/_local/schedules/{functionId}", schedule)

@@ -1,9 +1,11 @@
 """A local API Gateway (REST API, Lambda proxy integration v1) for the template's routes.
 
 It behaves the way the deployed API does where the contract depends on it: routes and gateway
-responses come from the template, the REQUEST authorizer runs in front of every route (on every
-request: no result cache locally, so a revoked key stops working at once), and the endpoint function
-receives a REST proxy v1 event. `/_local/*` control routes are answered without authorization.
+responses come from the template, the REQUEST authorizer runs in front of every route, and the
+endpoint function receives a REST proxy v1 event. By default the authorizer runs on every request
+(a revoked key stops working at once); with an `AuthorizerCache` its result is cached per identity
+source value for the template's `ReauthorizeEvery`, as API Gateway does (see `AuthorizerCache`).
+`/_local/*` control routes are answered without authorization.
 
 Nothing here logs request headers: the Authorization header carries an API key.
 """
@@ -209,6 +211,60 @@ def _authorizer_context(result: Any) -> tuple[str, Mapping[str, Any], dict[str, 
     return str(principal), result["policyDocument"], context
 
 
+# ----------------------------------------------------------------------------- authorizer cache
+
+
+@dataclass(frozen=True)
+class CachedAuthorization:
+    """An authorizer result as API Gateway caches it: the policy, principal and context, or a 401."""
+
+    unauthorized: bool
+    principal: str = ""
+    policy: Mapping[str, Any] = field(default_factory=dict)
+    context: Mapping[str, str] = field(default_factory=dict)
+
+
+class AuthorizerCache:
+    """API Gateway's authorizer result cache (REST API, REQUEST authorizer with identity sources).
+
+    The key is the identity source values (here the `Authorization` header); the value is what the
+    authorizer returned — the policy document, principal and context — or its `Unauthorized` (401),
+    kept for `ttl_seconds` (`ReauthorizeEvery`). A hit is not a stored verdict: the cached policy is
+    evaluated again against the request's method ARN, so a policy covering the whole API serves every
+    route and a method-specific one denies the others. Authorizer failures (errors other than
+    `Unauthorized`, malformed results) are not cached. Bounded: the oldest entries go first.
+    """
+
+    def __init__(
+        self, ttl_seconds: float, clock: Callable[[], float] = time.monotonic, max_entries: int = 10_000
+    ) -> None:
+        self.ttl_seconds = ttl_seconds
+        self.clock = clock
+        self.max_entries = max_entries
+        self._entries: dict[tuple[str, ...], tuple[float, CachedAuthorization]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, ...]) -> CachedAuthorization | None:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is None:
+                return None
+            expires, value = found
+            if self.clock() >= expires:
+                del self._entries[key]
+                return None
+            return value
+
+    def put(self, key: tuple[str, ...], value: CachedAuthorization) -> None:
+        if self.ttl_seconds <= 0:
+            return
+        with self._lock:
+            self._entries.pop(key, None)
+            self._entries[key] = (self.clock() + self.ttl_seconds, value)
+            while len(self._entries) > self.max_entries:
+                del self._entries[next(iter(self._entries))]
+
+
 # ------------------------------------------------------------------------------------- gateway
 
 LocalHandler = Callable[["LocalRequest"], GatewayReply]
@@ -228,12 +284,15 @@ class LocalRequest:
 class LocalApiGateway:
     """Turns HTTP requests into authorizer and function invocations, like API Gateway does."""
 
-    def __init__(self, template: Template, runtime: LambdaRuntime) -> None:
+    def __init__(
+        self, template: Template, runtime: LambdaRuntime, *, authorizer_cache: AuthorizerCache | None = None
+    ) -> None:
         if template.api is None:
             raise ValueError(f"{template.path.name} has no AWS::Serverless::Api to serve")
         self.template = template
         self.api = template.api
         self.runtime = runtime
+        self.authorizer_cache = authorizer_cache
         self.routes = RouteTable()
         for route in template.routes:
             self.routes.add(route.method, route.path, route)
@@ -293,17 +352,28 @@ class LocalApiGateway:
                 return self.gateway_response("UNAUTHORIZED", request_id)
         assert self.api.authorizer_function_id is not None
         event = self.authorizer_event(request, route, path_parameters, request_id)
-        try:
-            result = self.runtime.invoke(self.api.authorizer_function_id, event)
-            principal, policy, context = _authorizer_context(result)
-        except Exception as error:
-            if str(error) == "Unauthorized":
-                return self.gateway_response("UNAUTHORIZED", request_id)
-            self._log_failure(self.api.authorizer_function_id, request_id)
-            return self.gateway_response("DEFAULT_5XX", request_id)
-        if not policy_allows(policy, event["methodArn"]):
+        cache = self.authorizer_cache
+        key = tuple((request.header(name) or "") for name in self.api.identity_headers)
+        cached = cache.get(key) if cache is not None and key else None
+        if cached is None:
+            try:
+                result = self.runtime.invoke(self.api.authorizer_function_id, event)
+                principal, policy, context = _authorizer_context(result)
+            except Exception as error:
+                if str(error) == "Unauthorized":
+                    if cache is not None and key:
+                        cache.put(key, CachedAuthorization(unauthorized=True))
+                    return self.gateway_response("UNAUTHORIZED", request_id)
+                self._log_failure(self.api.authorizer_function_id, request_id)
+                return self.gateway_response("DEFAULT_5XX", request_id)
+            cached = CachedAuthorization(False, principal, policy, context)
+            if cache is not None and key:
+                cache.put(key, cached)
+        if cached.unauthorized:
+            return self.gateway_response("UNAUTHORIZED", request_id)
+        if not policy_allows(cached.policy, event["methodArn"]):
             return self.gateway_response("ACCESS_DENIED", request_id)
-        return {"principalId": principal, **context}
+        return {"principalId": cached.principal, **cached.context}
 
     # -- events --------------------------------------------------------------------------------
 
@@ -562,7 +632,12 @@ class GatewayHTTPServer(ThreadingHTTPServer):
         return thread
 
 
-def add_health_route(gateway: LocalApiGateway, dynamodb_endpoint: str, tables: Mapping[str, str]) -> None:
-    """`GET /_local/health` → status, the DynamoDB endpoint and the table names."""
-    payload = {"status": "ok", "dynamodbEndpoint": dynamodb_endpoint, "tables": dict(tables)}
+def add_health_route(
+    gateway: LocalApiGateway,
+    dynamodb_endpoint: str,
+    tables: Mapping[str, str],
+    extra: Mapping[str, Any] | None = None,
+) -> None:
+    """`GET /_local/health` → status, the DynamoDB endpoint and the table names (and `extra`)."""
+    payload = {"status": "ok", "dynamodbEndpoint": dynamodb_endpoint, "tables": dict(tables), **(extra or {})}
     gateway.add_local_route("GET", "/_local/health", lambda _request: json_reply(200, payload))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -16,6 +17,8 @@ from leasing_cli.seed import SeedError, SeedFile, load_seed
 from leasing_cli.template import Template, TemplateError, default_template_path, load_template
 
 EXIT_USAGE = 2
+#: `FunctionId[:text],...`: the local event path makes those functions fail (test fault injection).
+FAULTS_VARIABLE = "LEASING_LOCAL_FAULTS"
 DEFAULT_SEED = Path(__file__).resolve().parent.parent / "seeds" / "demo.json"
 
 
@@ -32,16 +35,49 @@ def _load(template_path: str | None, seed_paths: Sequence[str]) -> tuple[Templat
 # ---------------------------------------------------------------------------------------- serve
 
 
+def main_bus_name(template: Template) -> str:
+    """The bus the functions publish to: the one `EVENT_BUS_NAME` names, else the template's only
+    custom bus, else `default`."""
+    buses = template.event_bus_names()
+    for function in template.functions.values():
+        name = function.environment.get("EVENT_BUS_NAME")
+        if name in buses:
+            return str(name)
+    custom = sorted(buses - {"default"})
+    return custom[0] if len(custom) == 1 else "default"
+
+
 def _stop_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
 def serve(args: argparse.Namespace, stdout: TextIO) -> int:
     from leasing_cli.event_path import EventPath, add_event_routes
-    from leasing_cli.gateway import GatewayHTTPServer, LocalApiGateway, add_health_route
+    from leasing_cli.failure_queues import Faults
+    from leasing_cli.gateway import AuthorizerCache, GatewayHTTPServer, LocalApiGateway, add_health_route
     from leasing_cli.local_system import local_system
 
     template, seeds = _load(args.template, args.seed)
+    if args.authorizer_cache_ttl is not None and args.authorizer_cache_ttl < 0:
+        raise CommandError("--authorizer-cache-ttl must be 0 or more seconds")
+    cache: AuthorizerCache | None = None
+    if args.authorizer_cache == "on" and template.api is not None:
+        ttl = (
+            template.api.authorizer_ttl_seconds
+            if args.authorizer_cache_ttl is None
+            else args.authorizer_cache_ttl
+        )
+        cache = AuthorizerCache(ttl)
+        print(
+            f"leasing serve: authorizer cache on ({ttl:g} s per Authorization value, as API Gateway): "
+            "a revoked key keeps working until its entry expires",
+            file=sys.stderr,
+        )
+    faults = Faults.parse(os.environ.get(FAULTS_VARIABLE, ""))
+    for fault in faults.list():
+        print(
+            f"leasing serve: fault injection ({FAULTS_VARIABLE}): {fault.function_id} fails", file=sys.stderr
+        )
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
         # Function output (Powertools logs print to stdout) goes to stderr, so stdout carries only
@@ -52,8 +88,17 @@ def serve(args: argparse.Namespace, stdout: TextIO) -> int:
             ExitStack() as stack,
         ):
             system.runtime.load_all()
-            gateway = LocalApiGateway(template, system.runtime)
-            add_health_route(gateway, system.dynamodb_endpoint, system.tables)
+            gateway = LocalApiGateway(template, system.runtime, authorizer_cache=cache)
+            add_health_route(
+                gateway,
+                system.dynamodb_endpoint,
+                system.tables,
+                {
+                    "eventBridgeEndpoint": system.events_endpoint,
+                    "eventBusName": main_bus_name(template),
+                    "authorizerCache": None if cache is None else {"ttlSeconds": cache.ttl_seconds},
+                },
+            )
             # The event path (stream → relay → bus → rules → consumers) runs in daemon threads.
             event_path = EventPath(
                 template,
@@ -62,6 +107,7 @@ def serve(args: argparse.Namespace, stdout: TextIO) -> int:
                 system.client,
                 system.dynamodb_endpoint,
                 run_schedules=args.run_schedules,
+                faults=faults,
             )
             stack.enter_context(event_path)
             add_event_routes(gateway, event_path)
@@ -153,6 +199,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--run-schedules",
         action="store_true",
         help="fire rate() schedules on their own (else only via POST /_local/schedules/<FunctionLogicalId>)",
+    )
+    serve_parser.add_argument(
+        "--authorizer-cache",
+        choices=("on", "off"),
+        default="off",
+        help="cache the authorizer's result per Authorization value for the template's ReauthorizeEvery, "
+        "as API Gateway does (default off: a revoked key stops working at once)",
+    )
+    serve_parser.add_argument(
+        "--authorizer-cache-ttl",
+        type=float,
+        metavar="SECONDS",
+        help="with --authorizer-cache on: this TTL instead of the template's (for tests)",
     )
     serve_parser.set_defaults(handler=serve)
 

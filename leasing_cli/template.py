@@ -171,6 +171,28 @@ class ScheduleSource:
         return f"arn:aws:events:{REGION}:{ACCOUNT_ID}:rule/{self.rule_name}"
 
 
+#: Lambda's asynchronous invocation defaults (no `EventInvokeConfig`): 2 retries, 6 hours.
+DEFAULT_ASYNC_RETRY_ATTEMPTS = 2
+DEFAULT_ASYNC_EVENT_AGE_SECONDS = 21600
+
+
+@dataclass(frozen=True)
+class AsyncInvokeConfig:
+    """How Lambda handles a function's asynchronous invocations (rule and schedule targets).
+
+    A function error is retried `maximum_retry_attempts` times (0-2), and an event older than
+    `maximum_event_age_seconds` (60-21600) is not attempted again; then the invocation record goes to
+    `on_failure_destination` (a queue's logical id), else the event itself to `dead_letter_queue`
+    (the function's `DeadLetterQueue`), else it is dropped.
+    """
+
+    maximum_retry_attempts: int = DEFAULT_ASYNC_RETRY_ATTEMPTS
+    maximum_event_age_seconds: int = DEFAULT_ASYNC_EVENT_AGE_SECONDS
+    on_failure_destination: str | None = None
+    on_failure_type: str | None = None
+    dead_letter_queue: str | None = None
+
+
 @dataclass(frozen=True)
 class Function:
     """An `AWS::Serverless::Function` with Globals applied and its environment resolved."""
@@ -186,6 +208,11 @@ class Function:
     stream_sources: tuple[StreamSource, ...] = ()
     event_rules: tuple[EventRule, ...] = ()
     schedules: tuple[ScheduleSource, ...] = ()
+    async_config: AsyncInvokeConfig = field(default_factory=AsyncInvokeConfig)
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{self.logical_id}"
 
 
 @dataclass(frozen=True)
@@ -206,6 +233,8 @@ class Api:
     authorizer_function_id: str | None
     identity_headers: tuple[str, ...]
     gateway_responses: dict[str, GatewayResponse]
+    #: `ReauthorizeEvery` of the default authorizer (API Gateway's default: 300 s; 0 = no cache).
+    authorizer_ttl_seconds: int = 300
 
 
 @dataclass(frozen=True)
@@ -233,6 +262,18 @@ class Template:
     @property
     def schedules(self) -> list[ScheduleSource]:
         return [schedule for function in self.functions.values() for schedule in function.schedules]
+
+    @property
+    def queue_ids(self) -> list[str]:
+        """Logical ids of every `AWS::SQS::Queue` of the template."""
+        return [
+            logical_id
+            for logical_id, resource in self.resources.items()
+            if resource.get("Type") == "AWS::SQS::Queue"
+        ]
+
+    def queue_arn(self, logical_id: str) -> str:
+        return f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{logical_id}"
 
     def event_bus_names(self) -> set[str]:
         """`default` and the resolved `Name` of every `AWS::Events::EventBus` of the template."""
@@ -420,12 +461,52 @@ def _resource_name(template: Template, value: Any) -> str | None:
     return template.resolve_string(value)
 
 
-def _dead_letter_queue(template: Template, config: Any) -> str | None:
+def _dead_letter_queue(template: Template, config: Any, rule_logical_id: str) -> str | None:
+    """The queue of a rule's `DeadLetterConfig`: its `Arn`'s resource, or the queue SAM creates for
+    `Type: SQS` (`QueueLogicalId`, default `<rule logical id>Queue`)."""
     if not isinstance(config, dict):
         return None
-    if config.get("QueueLogicalId"):
-        return str(config["QueueLogicalId"])
-    return _resource_name(template, config.get("Arn")) or str(config.get("Type", "SQS"))
+    if config.get("Arn") is not None:
+        return _resource_name(template, config.get("Arn"))
+    if config.get("Type"):
+        return str(config.get("QueueLogicalId") or f"{rule_logical_id}Queue")
+    return None
+
+
+def _async_config(template: Template, function_id: str, properties: Mapping[str, Any]) -> AsyncInvokeConfig:
+    """`EventInvokeConfig` (and `DeadLetterQueue`) of a function, Lambda's defaults where absent."""
+    raw = properties.get("EventInvokeConfig") or {}
+    config = template.resolve(raw)
+    on_failure = (
+        ((raw.get("DestinationConfig") or {}).get("OnFailure") or {}) if isinstance(raw, dict) else {}
+    )
+    destination = _resource_name(template, on_failure.get("Destination"))
+    destination_type = template.resolve(on_failure.get("Type")) if on_failure else None
+    if destination_type is not None and str(destination_type) != "SQS":
+        raise TemplateError(
+            f"{function_id}: EventInvokeConfig OnFailure Type {destination_type} is not run locally "
+            "(SQS only)"
+        )
+    if destination is not None and destination not in template.resources:
+        raise TemplateError(f"{function_id}: EventInvokeConfig OnFailure {destination!r} is not a resource")
+    retries = _int(config.get("MaximumRetryAttempts"), DEFAULT_ASYNC_RETRY_ATTEMPTS)
+    age = _int(config.get("MaximumEventAgeInSeconds"), DEFAULT_ASYNC_EVENT_AGE_SECONDS)
+    if not 0 <= retries <= 2 or not 60 <= age <= 21600:
+        raise TemplateError(
+            f"{function_id}: EventInvokeConfig needs MaximumRetryAttempts 0-2 and MaximumEventAgeInSeconds "
+            f"60-21600, got {retries} and {age}"
+        )
+    dead_letter = properties.get("DeadLetterQueue") or {}
+    dead_letter_queue = (
+        _resource_name(template, dead_letter.get("TargetArn")) if isinstance(dead_letter, dict) else None
+    )
+    return AsyncInvokeConfig(
+        maximum_retry_attempts=retries,
+        maximum_event_age_seconds=age,
+        on_failure_destination=destination,
+        on_failure_type=None if destination_type is None else str(destination_type),
+        dead_letter_queue=dead_letter_queue,
+    )
 
 
 def _stream_table(template: Template, function_id: str, event_name: str, stream: Any) -> str:
@@ -494,7 +575,9 @@ def _event_sources(
                     pattern=_pattern(function_id, event_name, properties.get("Pattern")),
                     maximum_retry_attempts=_int(retry.get("MaximumRetryAttempts"), 185),
                     maximum_event_age_seconds=_int(retry.get("MaximumEventAgeInSeconds"), 86400),
-                    dead_letter_queue=_dead_letter_queue(template, raw_properties.get("DeadLetterConfig")),
+                    dead_letter_queue=_dead_letter_queue(
+                        template, raw_properties.get("DeadLetterConfig"), f"{function_id}{event_name}"
+                    ),
                     enabled=str(properties.get("State", "ENABLED")).upper() != "DISABLED",
                 )
             )
@@ -513,7 +596,9 @@ def _event_sources(
                     expression=str(expression),
                     maximum_retry_attempts=_int(retry.get("MaximumRetryAttempts"), 185),
                     maximum_event_age_seconds=_int(retry.get("MaximumEventAgeInSeconds"), 86400),
-                    dead_letter_queue=_dead_letter_queue(template, raw_properties.get("DeadLetterConfig")),
+                    dead_letter_queue=_dead_letter_queue(
+                        template, raw_properties.get("DeadLetterConfig"), f"{function_id}{event_name}"
+                    ),
                     enabled=enabled,
                 )
             )
@@ -535,6 +620,7 @@ def _api(template: Template) -> Api | None:
     auth = properties.get("Auth") or {}
     authorizer_function_id: str | None = None
     identity_headers: tuple[str, ...] = ()
+    ttl_seconds = 0
     default_name = auth.get("DefaultAuthorizer")
     if default_name and default_name != "NONE":
         authorizer = (auth.get("Authorizers") or {}).get(default_name)
@@ -548,7 +634,9 @@ def _api(template: Template) -> Api | None:
             raise TemplateError(
                 "the authorizer's FunctionArn must be a !GetAtt of a function in the template"
             )
-        identity_headers = tuple((authorizer.get("Identity") or {}).get("Headers") or ())
+        identity = authorizer.get("Identity") or {}
+        identity_headers = tuple(identity.get("Headers") or ())
+        ttl_seconds = _int(template.resolve(identity.get("ReauthorizeEvery")), 300)
     responses: dict[str, GatewayResponse] = {}
     for name, spec in (properties.get("GatewayResponses") or {}).items():
         status = spec.get("StatusCode")
@@ -563,6 +651,7 @@ def _api(template: Template) -> Api | None:
         authorizer_function_id=authorizer_function_id,
         identity_headers=identity_headers,
         gateway_responses=responses,
+        authorizer_ttl_seconds=ttl_seconds,
     )
 
 
@@ -592,6 +681,7 @@ def _functions(template: Template, globals_: Mapping[str, Any], api: Api | None)
             stream_sources=streams,
             event_rules=rules,
             schedules=schedules,
+            async_config=_async_config(template, logical_id, properties),
         )
     return functions
 

@@ -119,11 +119,20 @@ Resources:
             Pattern:
               detail-type: [Flaky]
             RetryPolicy:
-              MaximumRetryAttempts: 3
+              MaximumRetryAttempts: 0
+  BrokenFailureQueue:
+    Type: AWS::SQS::Queue
   BrokenFunction:
     Type: AWS::Serverless::Function
     Properties:
       CodeUri: functions/consumer/
+      EventInvokeConfig:
+        MaximumRetryAttempts: 1
+        MaximumEventAgeInSeconds: 3600
+        DestinationConfig:
+          OnFailure:
+            Type: SQS
+            Destination: !GetAtt BrokenFailureQueue.Arn
       Events:
         Broken:
           Type: EventBridgeRule
@@ -136,6 +145,37 @@ Resources:
             DeadLetterConfig:
               Type: SQS
               QueueLogicalId: BrokenDeadLetterQueue
+  DroppedFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: functions/consumer/
+      Events:
+        Dropped:
+          Type: EventBridgeRule
+          Properties:
+            EventBusName: !Ref LeasingBus
+            Pattern:
+              detail-type: [Dropped]
+  AgedFailureQueue:
+    Type: AWS::SQS::Queue
+  AgedFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: functions/consumer/
+      EventInvokeConfig:
+        MaximumRetryAttempts: 2
+        MaximumEventAgeInSeconds: 60
+        DestinationConfig:
+          OnFailure:
+            Type: SQS
+            Destination: !GetAtt AgedFailureQueue.Arn
+      Events:
+        Aged:
+          Type: EventBridgeRule
+          Properties:
+            EventBusName: !Ref LeasingBus
+            Pattern:
+              detail-type: [Aged]
   RenewFunction:
     Type: AWS::Serverless::Function
     Properties:
@@ -204,7 +244,7 @@ def lambda_handler(event, context):
     attempts = sum(1 for item in lines(name + "-attempts") if item == event["id"])
     if name == "FlakyFunction" and attempts <= 2:
         raise RuntimeError(f"flaky attempt {attempts}")
-    if name == "BrokenFunction":
+    if name in ("BrokenFunction", "DroppedFunction", "AgedFunction"):
         raise RuntimeError("always broken")
     detail = event["detail"]
     log(name, {"id": event["id"], "detail-type": event["detail-type"], "detail": detail})

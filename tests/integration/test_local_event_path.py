@@ -15,7 +15,7 @@ from typing import Any
 import boto3
 import pytest
 
-from leasing_cli.event_path import EventPath, add_event_routes, backoff, failed_index, rate_seconds
+from leasing_cli.event_path import EventPath, add_event_routes, failed_index, rate_seconds
 from leasing_cli.event_patterns import EventMatcher, EventPatternError, validate_pattern
 from leasing_cli.gateway import GatewayReply, GatewayRequest, LocalApiGateway
 from leasing_cli.lambda_runtime import LambdaRuntime, function_environment
@@ -167,7 +167,7 @@ def test_a_partial_batch_failure_is_retried_from_the_failed_record(harness):
     assert result == {"processed": 6, "failed": 0}  # 3 records relayed, 3 deliveries
 
 
-def test_a_relay_error_bisects_the_batch_and_the_poison_record_goes_to_the_on_failure_list(harness):
+def test_a_relay_error_bisects_the_batch_and_only_the_poison_record_goes_to_the_on_failure_queue(harness):
     # Given a batch whose middle record always makes the relay raise
     harness.write_outbox(
         outbox_put("LeasedAccountAssigned", {"n": 1}, event_id="evt_a"),
@@ -183,13 +183,39 @@ def test_a_relay_error_bisects_the_batch_and_the_poison_record_goes_to_the_on_fa
     batches = harness.log("relay-batches")
     assert batches[0] == ["evt_a", "evt_poison", "evt_c"]
     assert batches.count(["evt_poison"]) == 3  # MaximumRetryAttempts 2 → 3 attempts once isolated
-    (entry,) = harness.local("GET", "/_local/dlq").json()
-    assert entry["function"] == "RelayFunction"
-    assert entry["destination"] == "RelayFailureQueue"
-    assert entry["attempts"] == 3
-    assert "poison" in entry["error"]
-    assert [record["dynamodb"]["Keys"]["pk"]["S"] for record in entry["records"]] == ["OUTBOX#evt_poison"]
     assert result == {"processed": 4, "failed": 1}
+    # And only it is described in the mapping's OnFailure queue, as Lambda describes a stream batch
+    (entry,) = harness.local("GET", "/_local/dlq").json()
+    assert (entry["queue"], entry["function"], entry["reason"]) == (
+        "RelayFailureQueue",
+        "RelayFunction",
+        "stream-batch",
+    )
+    assert entry["attempts"] == 3
+    assert entry["error"] == {"type": "RuntimeError", "message": "relay cannot publish a poison record"}
+    (poison,) = entry["event"]["Records"]
+    assert poison["dynamodb"]["Keys"]["pk"]["S"] == "OUTBOX#evt_poison"
+    record = entry["message"]
+    assert record["version"] == "1.0"
+    assert record["timestamp"].endswith("Z")
+    assert record["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert record["requestContext"]["approximateInvokeCount"] == 3
+    assert record["requestContext"]["functionArn"].endswith(":function:RelayFunction")
+    assert record["responseContext"] == {
+        "statusCode": 200,
+        "executedVersion": "$LATEST",
+        "functionError": "Unhandled",
+    }
+    info = record["DDBStreamBatchInfo"]
+    sequence = poison["dynamodb"]["SequenceNumber"]
+    assert (info["startSequenceNumber"], info["endSequenceNumber"], info["batchSize"]) == (
+        sequence,
+        sequence,
+        1,
+    )
+    assert info["streamArn"] == poison["eventSourceARN"]
+    assert info["shardId"]
+    assert info["approximateArrivalOfFirstRecord"].endswith("Z")
 
 
 # ------------------------------------------------------------------------------- bus and rules
@@ -285,44 +311,159 @@ def test_invalid_entries_fail_one_by_one_and_more_than_ten_fail_the_call(harness
     assert len(harness.log("AssignFunction")) == 1
 
 
-def test_a_consumer_that_fails_twice_is_retried_and_succeeds(harness):
-    # Given a consumer that fails its first two attempts (MaximumRetryAttempts 3)
+def test_a_consumer_that_fails_twice_succeeds_on_lambdas_third_attempt_whatever_the_rule_says(harness):
+    # Given a consumer that fails its first two attempts, with no EventInvokeConfig (Lambda's
+    # default: 2 retries) and a rule RetryPolicy of 0 (which covers delivery only)
     response = harness.put_event("Flaky", {"n": 1})
     event_id = response["Entries"][0]["EventId"]
 
     # When the event path is drained
     result = harness.drain()
 
-    # Then the third attempt succeeded and nothing was dead-lettered
+    # Then Lambda's third attempt succeeded and nothing went to a failure queue
     assert harness.log("FlakyFunction-attempts") == [event_id] * 3
     assert [entry["id"] for entry in harness.log("FlakyFunction")] == [event_id]
     assert harness.local("GET", "/_local/dlq").json() == []
     assert result == {"processed": 1, "failed": 0}
 
 
-def test_a_consumer_that_always_fails_ends_in_the_dlq_after_its_retries(harness):
-    # Given a consumer that always raises (MaximumRetryAttempts 2)
+def test_a_consumer_that_always_fails_is_retried_as_its_event_invoke_config_says_then_recorded(harness):
+    # Given a consumer that always raises (EventInvokeConfig: 1 retry, OnFailure BrokenFailureQueue;
+    # its rule's RetryPolicy says 2 retries and has a DLQ, which cover delivery only)
     response = harness.put_event("Broken", {"n": 1})
     event_id = response["Entries"][0]["EventId"]
 
     # When the event path is drained
     result = harness.drain()
 
-    # Then it was attempted MaximumRetryAttempts + 1 times, then dead-lettered with the event
-    assert harness.log("BrokenFunction-attempts") == [event_id] * 3
+    # Then it was attempted 1 + MaximumRetryAttempts times, then the invocation record was sent to
+    # the function's OnFailure queue (not the rule's dead-letter queue)
+    assert harness.log("BrokenFunction-attempts") == [event_id] * 2
     (entry,) = harness.local("GET", "/_local/dlq").json()
-    assert entry["function"] == "BrokenFunction"
-    assert entry["rule"] == "BrokenFunction-Broken"
-    assert entry["attempts"] == 3
-    assert entry["error"] == "RuntimeError: always broken"
+    assert (entry["queue"], entry["function"], entry["reason"]) == (
+        "BrokenFailureQueue",
+        "BrokenFunction",
+        "function-error",
+    )
+    assert entry["attempts"] == 2
+    assert entry["error"] == {"type": "RuntimeError", "message": "always broken"}
     assert entry["event"]["id"] == event_id
-    assert entry["at"].endswith("Z")
+    assert entry["messageId"]
+    assert entry["sentAt"].endswith("Z")
+    record = entry["message"]
+    assert record["version"] == "1.0"
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert record["requestContext"]["approximateInvokeCount"] == 2
+    assert record["requestContext"]["functionArn"].endswith(":function:BrokenFunction:$LATEST")
+    assert record["requestPayload"] == entry["event"]
+    assert record["responseContext"] == {
+        "statusCode": 200,
+        "executedVersion": "$LATEST",
+        "functionError": "Unhandled",
+    }
+    assert record["responsePayload"]["errorType"] == "RuntimeError"
+    assert record["responsePayload"]["errorMessage"] == "always broken"
+    assert any("always broken" in line for line in record["responsePayload"]["stackTrace"])
     assert result == {"processed": 0, "failed": 1}
 
 
-def test_retries_back_off_from_fifty_milliseconds_doubling_up_to_one_second():
-    # Given / When the waits before successive retries / Then they double and are capped
-    assert [backoff(retry) for retry in range(1, 8)] == [0.05, 0.1, 0.2, 0.4, 0.8, 1.0, 1.0]
+def test_a_consumer_without_a_destination_loses_the_event_and_the_runtime_says_so(harness, capfd):
+    # Given a consumer that always raises and has no OnFailure destination nor dead-letter queue
+    response = harness.put_event("Dropped", {"n": 1})
+    event_id = response["Entries"][0]["EventId"]
+
+    # When the event path is drained
+    result = harness.drain()
+
+    # Then Lambda's default 3 attempts ran, and the event is listed as dropped (queue null)
+    assert harness.log("DroppedFunction-attempts") == [event_id] * 3
+    (entry,) = harness.local("GET", "/_local/dlq").json()
+    assert (entry["queue"], entry["function"], entry["reason"], entry["attempts"]) == (
+        None, "DroppedFunction", "function-error", 3
+    )  # fmt: skip
+    assert entry["event"]["id"] == event_id
+    assert result == {"processed": 0, "failed": 1}
+    # And an ERROR line on stderr says the event would be lost on AWS
+    assert "ERROR DroppedFunction" in capfd.readouterr().err
+
+
+def test_an_event_too_old_for_the_next_retry_goes_to_the_destination_as_event_age_exceeded(harness):
+    # Given a consumer that always raises, with MaximumEventAgeInSeconds 60: Lambda's first retry
+    # comes about a minute later, so the event is older than that by then
+    harness.put_event("Aged", {"n": 1})
+
+    # When the event path is drained
+    harness.drain()
+
+    # Then it was attempted once, and recorded with the condition EventAgeExceeded
+    assert len(harness.log("AgedFunction-attempts")) == 1
+    (entry,) = harness.local("GET", "/_local/dlq").json()
+    assert (entry["queue"], entry["reason"], entry["attempts"]) == ("AgedFailureQueue", "event-age", 1)
+    assert entry["message"]["requestContext"]["condition"] == "EventAgeExceeded"
+    assert entry["message"]["requestContext"]["approximateInvokeCount"] == 1
+
+
+def test_an_event_the_rule_cannot_deliver_goes_to_the_rules_dead_letter_queue_as_eventbridge_sends_it(
+    harness,
+):
+    # Given a fault that keeps EventBridge from invoking the consumer (as a missing permission would)
+    reply = harness.local("PUT", "/_local/faults/BrokenFunction", {"stage": "delivery"})
+    assert reply.status == 200, reply.body
+
+    # When an event for it is put on the bus and drained
+    response = harness.put_event("Broken", {"n": 1})
+    harness.drain()
+
+    # Then the function never ran, and the rule's DLQ holds the event with EventBridge's attributes
+    assert harness.log("BrokenFunction-attempts") == []
+    (entry,) = harness.local("GET", "/_local/dlq").json()
+    assert (entry["queue"], entry["reason"], entry["attempts"]) == ("BrokenDeadLetterQueue", "delivery", 1)
+    assert entry["message"] == entry["event"]
+    assert entry["event"]["id"] == response["Entries"][0]["EventId"]
+    attributes = {name: value["StringValue"] for name, value in entry["messageAttributes"].items()}
+    assert attributes["RULE_ARN"].endswith(":rule/leasing-dev/BrokenFunction-Broken")
+    assert attributes["TARGET_ARN"].endswith(":function:BrokenFunction")
+    assert attributes["ERROR_CODE"] == "NO_PERMISSIONS"
+    assert attributes["RETRY_ATTEMPTS"] == "0"
+    assert attributes["ERROR_MESSAGE"]
+
+
+def test_a_message_is_deleted_from_its_queue_by_id_and_a_second_delete_is_a_404(harness):
+    # Given a message in a failure queue
+    harness.put_event("Broken", {"n": 1})
+    harness.drain()
+    (entry,) = harness.local("GET", "/_local/dlq?queue=BrokenFailureQueue").json()
+
+    # When it is deleted, twice
+    first = harness.local("DELETE", f"/_local/dlq/BrokenFailureQueue/{entry['messageId']}")
+    second = harness.local("DELETE", f"/_local/dlq/BrokenFailureQueue/{entry['messageId']}")
+
+    # Then the first delete removed it and the second found nothing; unknown queues are 404s too
+    assert first.status == 200
+    assert second.status == 404
+    assert harness.local("GET", "/_local/dlq").json() == []
+    assert harness.local("GET", "/_local/dlq?queue=NoSuchQueue").status == 404
+
+
+def test_an_injected_fault_matching_one_event_fails_only_that_event(harness):
+    # Given a fault on the assignment consumer for events whose JSON contains "poison"
+    reply = harness.local("PUT", "/_local/faults/AssignFunction", {"match": "poison"})
+    assert reply.status == 200, reply.body
+    assert harness.local("GET", "/_local/faults").json()[0]["function"] == "AssignFunction"
+
+    # When a healthy and a poison event are put on the bus
+    harness.put_event("LeaseRequested", {"n": 1})
+    harness.put_event("LeaseRequested", {"n": 2, "note": "poison"})
+    harness.drain()
+
+    # Then the healthy one was handled and the poison one dropped after 3 attempts (no destination)
+    assert [entry["detail"]["n"] for entry in harness.log("AssignFunction")] == [1]
+    (entry,) = harness.local("GET", "/_local/dlq").json()
+    assert (entry["function"], entry["queue"], entry["attempts"]) == ("AssignFunction", None, 3)
+    assert entry["error"]["type"] == "InjectedFault"
+    # And once the fault is cleared the function works again
+    assert harness.local("DELETE", "/_local/faults/AssignFunction").status == 200
+    assert harness.local("DELETE", "/_local/faults/AssignFunction").status == 404
 
 
 def test_rate_schedules_are_understood_and_cron_is_left_to_the_route():
@@ -426,6 +567,7 @@ def test_the_real_template_declares_the_event_path_sources():
     assert not matcher.matches({"eventName": "INSERT", "dynamodb": {"Keys": {"pk": {"S": "ORG#1"}}}})
 
     # And every consumer has a rule on the leasing bus with a retry policy and a dead-letter queue
+    # (delivery), and an asynchronous invocation config with an OnFailure queue (function errors)
     assert {"AssignAccountsFunction", "CancelScheduledPostsFunction", "ReturnToPoolFunction",
             "BillingFunction"} <= set(rules)  # fmt: skip
     for rule in rules.values():
@@ -434,6 +576,9 @@ def test_the_real_template_declares_the_event_path_sources():
         assert rule.pattern["source"] == ["layers.leasing"]
         assert rule.maximum_retry_attempts >= 0
         assert rule.dead_letter_queue
+        config = template.functions[rule.function_id].async_config
+        assert config.on_failure_destination in template.queue_ids
+        assert config.on_failure_destination != rule.dead_letter_queue
     assign = EventMatcher(rules["AssignAccountsFunction"].pattern)
     assert assign.matches({"source": "layers.leasing", "detail-type": "LeaseRequested", "detail": {}})
     assert not assign.matches({"source": "layers.leasing", "detail-type": "LeasedAccountReleased"})

@@ -74,15 +74,17 @@ def test_serve_runs_the_event_path_and_answers_the_local_routes(served, tmp_path
     # When the event path is drained over HTTP
     status, drained = call(base, "POST", "/_local/drain")
 
-    # Then the chain ran to its end through the real PutEvents endpoint, and the broken consumer
-    # ended in the DLQ after its retries
+    # Then the chain ran to its end through the real PutEvents endpoint, and the broken consumer's
+    # invocation record is in its OnFailure queue after 1 + MaximumRetryAttempts (1) attempts
     assert status == 200
-    assert drained == {"processed": 5, "failed": 1}  # 3 records relayed, 2 deliveries; 1 dead
+    assert drained == {"processed": 5, "failed": 1}  # 3 records relayed, 2 deliveries; 1 failed
     assert len(read_log(tmp_path, "AssignFunction")) == 1
     assert len(read_log(tmp_path, "BillingFunction")) == 1
     status, dlq = call(base, "GET", "/_local/dlq")
     assert status == 200
-    assert [(entry["function"], entry["attempts"]) for entry in dlq] == [("BrokenFunction", 3)]
+    assert [(entry["queue"], entry["function"], entry["attempts"]) for entry in dlq] == [
+        ("BrokenFailureQueue", "BrokenFunction", 2)
+    ]
 
     # And the schedules route runs the scheduled function at the given time
     status, scheduled = call(
@@ -90,6 +92,23 @@ def test_serve_runs_the_event_path_and_answers_the_local_routes(served, tmp_path
     )
     assert status == 200
     assert scheduled["result"]["now"] == "2027-02-28T00:00:00Z"
+
+    # And the health route names the local EventBridge, which a plain boto3 client can put events on
+    assert health["eventBusName"] == "leasing-dev"
+    events: Any = boto3.client(
+        "events",
+        endpoint_url=health["eventBridgeEndpoint"],
+        region_name="eu-west-3",
+        aws_access_key_id="anything",
+        aws_secret_access_key="anything",
+    )
+    response = events.put_events(
+        Entries=[{"Source": "test", "DetailType": "Flaky", "Detail": "{}", "EventBusName": "leasing-dev"}]
+    )
+    assert response["FailedEntryCount"] == 0
+    status, drained = call(base, "POST", "/_local/drain")
+    assert drained == {"processed": 1, "failed": 0}
+    assert read_log(tmp_path, "FlakyFunction-attempts") == [response["Entries"][0]["EventId"]] * 3
 
     # And SIGTERM stops everything cleanly
     process.send_signal(signal.SIGTERM)
