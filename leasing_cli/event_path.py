@@ -988,15 +988,25 @@ def add_event_routes(gateway: LocalApiGateway, event_path: EventPath) -> None:
         except ValueError:
             return json_reply(422, {"message": 'the body must be JSON: {"time": "<ISO-8601>"}'})
         moment: str | None = None
+        invocation = "RequestResponse"
+        expected = 'expected {"time": "<ISO-8601>", "invocation": "RequestResponse"|"Event"}'
         if body is not None:
             raw_time = body.get("time") if isinstance(body, dict) else None
             if not isinstance(body, dict) or (raw_time is not None and not isinstance(raw_time, str)):
-                return json_reply(422, {"message": 'expected {"time": "<ISO-8601>"}'})
+                return json_reply(422, {"message": expected})
+            invocation = body.get("invocation", invocation)
+            if invocation not in ("RequestResponse", "Event"):
+                return json_reply(422, {"message": expected})
             if raw_time is not None:
                 try:
                     moment = parse_event_time(raw_time)
                 except ValueError:
                     return json_reply(422, {"message": f"time {raw_time!r} is not an ISO-8601 date-time"})
+        if invocation == "Event":  # as the schedule's rule does: delivered, then invoked asynchronously
+            schedule_source = event_path.schedule_of(function_id)
+            event = scheduled_event(schedule_source, moment or iso_time(datetime.now(UTC)))
+            event_path.dispatcher.submit_schedule(schedule_source, event)
+            return json_reply(202, {"function": function_id, "invocation": "Event", "eventId": event["id"]})
         try:
             result = event_path.invoke_schedule(function_id, moment)
         except Exception as error:

@@ -185,6 +185,10 @@ def build_parser(prog: str = "leasing admin") -> AdminParser:
     )
     audit_list = _command(audit, "list", "audit_list", "a social account's audit log, oldest first")
     audit_list.add_argument("--account", required=True, metavar="SA", type=identifier)
+
+    from leasing_cli.admin import dlq
+
+    dlq.register(commands, _command)  # `dlq list|replay` (leasing_cli/admin/dlq.py)
     return parser
 
 

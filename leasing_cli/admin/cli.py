@@ -14,6 +14,7 @@ from typing import Any, TextIO
 
 from leasing_cli.admin.args import UsageError, parse_args, redact
 from leasing_cli.admin.commands import COMMANDS, AdminError, validate_inputs
+from leasing_cli.admin.dlq import DlqError
 from leasing_cli.admin.store import AdminRepository
 from leasing_cli.admin.targets import Target, TargetError, resolve_target
 from leasing_cli.seed import SeedError
@@ -79,6 +80,12 @@ def main(argv: Sequence[str], *, stdout: TextIO | None = None, stderr: TextIO | 
     try:
         args = parse_args(argv)
         validate_inputs(args)
+        if args.action.startswith("dlq_"):  # failure queues, not the table (leasing_cli/admin/dlq.py)
+            from leasing_cli.admin import dlq
+
+            result, text, code = dlq.run(args)
+            print(json.dumps(result, indent=2) if args.json else text, file=out, flush=True)
+            return code
         target = resolve_target(
             server=args.server, endpoint_url=args.endpoint_url, stack=args.stack, table=args.table
         )
@@ -87,7 +94,7 @@ def main(argv: Sequence[str], *, stdout: TextIO | None = None, stderr: TextIO | 
     except UsageError as error:  # already names the (sub)command: `leasing admin key create: …`
         print(redact(_one_line(str(error))), file=err, flush=True)
         return EXIT_USAGE
-    except (SeedError, TargetError, AdminError) as error:
+    except (SeedError, TargetError, AdminError, DlqError) as error:
         _fail(err, str(error))
         return EXIT_USAGE
     except (BotoCoreError, ClientError) as error:

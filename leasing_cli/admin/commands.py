@@ -134,7 +134,13 @@ def key_create(repo: AdminRepository, args: argparse.Namespace) -> Result:
 def key_revoke(repo: AdminRepository, args: argparse.Namespace) -> Result:
     if not repo.revoke_api_key(args.key_id, revoked_at=_now()):
         raise AdminError(f"no API key {args.key_id!r}")
-    return {"keyId": args.key_id, "status": "revoked"}, f"Revoked key {args.key_id}"
+    from leasing_cli.admin.effect import access_change_notice
+
+    notice = access_change_notice()
+    return (
+        {"keyId": args.key_id, "status": "revoked", "takesEffect": notice},
+        f"Revoked key {args.key_id}: {notice}",
+    )
 
 
 def wallet_credit(repo: AdminRepository, args: argparse.Namespace) -> Result:
