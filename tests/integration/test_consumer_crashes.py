@@ -1,9 +1,9 @@
 """Crashes in the release fan-out (api.md §3): a function dies right after its write committed.
 
 Each consumer of `LeasedAccountReleased` (and the release endpoint itself) is made to die just after
-the write that is its effect; the event (or the partner's call) is then delivered again, as
-EventBridge (or the partner) would. The final state must be a clean run's: nothing lost, nothing
-done twice.
+the write that is its effect; the event (or the partner's call) is then delivered again, as Lambda's
+asynchronous retry (or a replay from the function's failure queue, or the partner) would. The final
+state must be a clean run's: nothing lost, nothing done twice.
 """
 
 from __future__ import annotations
@@ -197,7 +197,8 @@ def test_a_consumer_that_dies_right_after_its_write_and_gets_the_event_again_lea
         runtime.invoke(consumer, released)
     assert calls() == call  # the real write ran before the crash
     monkeypatch.undo()
-    # And EventBridge delivers the same event again (to it, and once to every consumer of the rule)
+    # And Lambda retries the event (its asynchronous invocation), and a replay from the failure
+    # queue puts it on the bus again, to every consumer of the rule
     runtime.invoke(consumer, released)
     bus.deliver(released)
     # Then the state is exactly a clean run's: posts canceled once, account back once, one end of lease
