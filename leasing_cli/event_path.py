@@ -85,8 +85,10 @@ def backoff(retry: int) -> float:
     return float(min(FIRST_BACKOFF_SECONDS * 2 ** max(retry - 1, 0), MAX_BACKOFF_SECONDS))
 
 
-def _now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+def first_line(text: str) -> str:
+    """A message's first line, for one-line logs (pydantic's errors span many)."""
+    lines = text.strip().splitlines()
+    return lines[0] + (" …" if len(lines) > 1 else "") if lines else ""
 
 
 def _error_text(error: BaseException) -> str:
@@ -336,7 +338,7 @@ class Dispatcher:
             log(
                 f"{invocation.function_id}: attempt {invocation.attempts} of event "
                 f"{invocation.event.get('id')} (from {invocation.source}) failed: "
-                f"{invocation.error.type}: {invocation.error.message}"
+                f"{invocation.error.type}: {first_line(invocation.error.message)}"
             )
         else:
             self.activity.succeeded()
@@ -632,7 +634,10 @@ class StreamPoller:
                 index = failed_index(result, batch) if self.source.report_batch_item_failures else None
             except Exception as error:
                 failure = FunctionError.of(error)
-                log(f"{self.label}: batch of {len(batch)} failed: {failure.type}: {failure.message}")
+                log(
+                    f"{self.label}: batch of {len(batch)} failed: "
+                    f"{failure.type}: {first_line(failure.message)}"
+                )
                 if self.source.bisect_on_error and len(batch) > 1:
                     half = len(batch) // 2
                     pending.appendleft((batch[half:], retries))

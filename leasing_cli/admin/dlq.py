@@ -426,12 +426,26 @@ def open_queues(args: argparse.Namespace) -> Queues:
 # ------------------------------------------------------------------------------------ commands
 
 
+def _first_line(text: str | None, limit: int = 100) -> str | None:
+    if not text:
+        return text
+    line = text.strip().splitlines()[0]
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
 def _list(queues: Queues, args: argparse.Namespace) -> Result:
     names = [args.queue] if args.queue else queues.queue_names()
     messages = [message for name in names for message in queues.messages(name, for_replay=False)]
     rows = [message.summary() for message in messages]
     text = table(
-        [{**row, "what": row["detailType"] or ("stream batch" if row["batch"] else None)} for row in rows],
+        [
+            {
+                **row,
+                "what": row["detailType"] or ("stream batch" if row["batch"] else None),
+                "error": _first_line(row["error"]),
+            }
+            for row in rows
+        ],
         [
             ("queue", "QUEUE"),
             ("messageId", "MESSAGE"),
