@@ -71,12 +71,15 @@ class FailedMessage:
     batch: dict[str, Any] | None = None
     receipt_handle: str | None = None  # --stack only
     attributes: dict[str, str] = field(default_factory=dict)
+    reason: str | None = None  # function-error | event-age | delivery | stream-batch
+    records: list[dict[str, Any]] | None = None  # a stream batch's records, when known (--server)
 
     def summary(self) -> dict[str, Any]:
         event = self.event or {}
         return {
             "queue": self.queue,
             "messageId": self.message_id,
+            "reason": self.reason,
             "kind": self.kind,
             "function": self.function,
             "condition": self.condition,
@@ -86,7 +89,7 @@ class FailedMessage:
             if isinstance(event.get("detail"), dict)
             else None,
             "detailType": event.get("detail-type"),
-            "event": self.event,
+            "event": self.event if self.records is None else {"Records": self.records},
             "batch": self.batch,
             "attributes": self.attributes,
         }
@@ -121,8 +124,16 @@ def understand(queue: str, message_id: str, body: Any, attributes: dict[str, str
         elif _is_event(body.get("requestPayload")):
             message.kind = "invocation-record"
             message.event = body["requestPayload"]
+        if message.kind == "stream-batch":
+            message.reason = "stream-batch"
+        else:
+            message.reason = "event-age" if message.condition == "EventAgeExceeded" else "function-error"
     elif _is_event(body):
         message.kind = "event"
+        # EventBridge's dead-letter attributes (a delivery failure), or Lambda's (a function's DLQ)
+        message.reason = (
+            "delivery" if "RULE_ARN" in attributes or "ERROR_CODE" in attributes else "function-error"
+        )
         message.event = body
         message.function = _function_name(attributes.get("TARGET_ARN"))
         code = attributes.get("ERROR_CODE") or attributes.get("ErrorCode")
@@ -257,7 +268,11 @@ class LocalQueues:
                 for name, value in (entry.get("messageAttributes") or {}).items()
                 if isinstance(value, dict)
             }
-            result.append(understand(queue, str(entry["messageId"]), entry.get("message"), attributes))
+            message = understand(queue, str(entry["messageId"]), entry.get("message"), attributes)
+            message.reason = entry.get("reason") or message.reason
+            if message.kind == "stream-batch":
+                message.records = list((entry.get("event") or {}).get("Records") or [])
+            result.append(message)
         return result
 
     def delete(self, message: FailedMessage) -> None:

@@ -219,6 +219,7 @@ def test_a_failed_assignment_replayed_after_the_fault_is_removed_is_assigned_and
     assert code == 0, stderr
     (message,) = listed
     assert message["kind"] == "invocation-record"
+    assert message["reason"] == "function-error"
     assert message["condition"] == "RetriesExhausted"
     assert message["attempts"] == 3
     original = message["event"]

@@ -114,8 +114,8 @@ def test_replay_of_an_invocation_record_puts_the_original_event_on_the_stacks_bu
     code, replayed, stderr = admin("dlq", "replay", "BillingFailureQueue")
 
     # Then the listing understood the record, the replay succeeded, and the message is gone
-    assert [(m["kind"], m["function"], m["condition"], m["attempts"]) for m in listed] == [
-        ("invocation-record", "leasing-prod-BillingFunction-X", "RetriesExhausted", 3)
+    assert [(m["kind"], m["reason"], m["function"], m["condition"], m["attempts"]) for m in listed] == [
+        ("invocation-record", "function-error", "leasing-prod-BillingFunction-X", "RetriesExhausted", 3)
     ]
     assert code == 0, stderr
     assert (replayed["replayed"], replayed["failed"]) == (1, 0)
@@ -152,8 +152,8 @@ def test_replay_of_an_eventbridge_dead_letter_message_puts_the_event_back(aws):
     code, replayed, stderr = admin("dlq", "replay", "BillingDeadLetterQueue")
 
     # Then it was read as an event with EventBridge's error, replayed and deleted
-    assert [(m["kind"], m["error"], m["attempts"]) for m in listed] == [
-        ("event", "NO_PERMISSIONS: not allowed", 1)
+    assert [(m["kind"], m["reason"], m["error"], m["attempts"]) for m in listed] == [
+        ("event", "delivery", "NO_PERMISSIONS: not allowed", 1)
     ]
     assert code == 0, stderr
     assert replayed["replayed"] == 1
