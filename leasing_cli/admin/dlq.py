@@ -534,7 +534,11 @@ def _replay(queues: Queues, args: argparse.Namespace) -> Result:
         except (BotoCoreError, ClientError, TargetError, DlqError) as error:
             problem = f"{type(error).__name__}: {error}"
         if problem is None:
-            queues.delete(message)  # only after the event is back on the bus
+            try:
+                queues.delete(message)  # only after the event is back on the bus
+            except (BotoCoreError, ClientError, TargetError, DlqError) as error:
+                problem = f"put back, but not deleted ({error}); a second replay is harmless"
+        if problem is None:
             outcomes.append({"messageId": message.message_id, "kind": message.kind, "replayed": True})
         else:
             queues.release(message)
