@@ -1,20 +1,26 @@
-"""`leasing admin --stack NAME dlq list|replay` against a stack of moto's in-process AWS (no network).
+"""`leasing admin --stack NAME dlq list|replay` against a stack in moto's server (loopback only).
 
-The stack has failure queues (found through its resources) and an `EventBusName` output; a rule on
-that bus copies what replay puts there into a capture queue, so the test sees the events AWS would
-route to the consumers.
+moto runs as its own process (`python -m moto.server`), reached through `AWS_ENDPOINT_URL`: an
+in-process `mock_aws()` would reset moto's state, which the embedded DynamoDB of the other tests of
+this worker shares. The stack has failure queues (found through its resources) and an
+`EventBusName` output; a rule on that bus copies what replay puts there into a capture queue, so the
+test sees the events AWS would route to the consumers.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from leasing_cli.admin.cli import main
 from leasing_cli.admin.dlq import understand
@@ -61,31 +67,62 @@ def invocation_record(event: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def moto_server() -> Iterator[str]:
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(url + "/moto-api/", timeout=2):  # noqa: S310
+                break
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                pytest.fail("moto server did not start")
+            time.sleep(0.2)
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
+def aws(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
     monkeypatch.setenv("AWS_REGION", "us-east-1")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        cloudformation = boto3.client("cloudformation")
-        cloudformation.create_stack(StackName=STACK, TemplateBody=json.dumps(STACK_TEMPLATE))
-        resources = cloudformation.list_stack_resources(StackName=STACK)["StackResourceSummaries"]
-        urls = {item["LogicalResourceId"]: item["PhysicalResourceId"] for item in resources}
-        sqs = boto3.client("sqs")
-        events = boto3.client("events")
-        events.create_event_bus(Name=BUS)
-        capture = sqs.create_queue(QueueName="capture")["QueueUrl"]
-        capture_arn = sqs.get_queue_attributes(QueueUrl=capture, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
-        events.put_rule(
-            Name="capture", EventBusName=BUS, EventPattern=json.dumps({"source": ["layers.leasing"]})
-        )
-        events.put_targets(Rule="capture", EventBusName=BUS, Targets=[{"Id": "capture", "Arn": capture_arn}])
-        yield {"sqs": sqs, "urls": urls, "capture": capture}
+    reset = urllib.request.Request(moto_server + "/moto-api/reset", method="POST")  # noqa: S310
+    urllib.request.urlopen(reset, timeout=10).close()  # noqa: S310
+    cloudformation = boto3.client("cloudformation", endpoint_url=moto_server)
+    cloudformation.create_stack(StackName=STACK, TemplateBody=json.dumps(STACK_TEMPLATE))
+    resources = cloudformation.list_stack_resources(StackName=STACK)["StackResourceSummaries"]
+    urls = {item["LogicalResourceId"]: item["PhysicalResourceId"] for item in resources}
+    sqs = boto3.client("sqs", endpoint_url=moto_server)
+    events = boto3.client("events", endpoint_url=moto_server)
+    events.create_event_bus(Name=BUS)
+    capture = sqs.create_queue(QueueName="capture")["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=capture, AttributeNames=["QueueArn"])["Attributes"]
+    events.put_rule(Name="capture", EventBusName=BUS, EventPattern=json.dumps({"source": ["layers.leasing"]}))
+    events.put_targets(
+        Rule="capture", EventBusName=BUS, Targets=[{"Id": "capture", "Arn": attributes["QueueArn"]}]
+    )
+    return {"sqs": sqs, "urls": urls, "capture": capture}
 
 
 def admin(*argv: str) -> tuple[int, Any, str]:
