@@ -149,6 +149,21 @@ def test_the_relay_gets_lambdas_dynamodb_stream_event_shape(harness, tmp_path):
     assert data["SizeBytes"] > 0
 
 
+def test_the_relay_gets_batches_of_at_most_the_mappings_batch_size(harness):
+    # Given twelve outbox items written at once (the mapping's BatchSize is 10)
+    harness.write_outbox(
+        *(outbox_put("LeasedAccountAssigned", {"n": n}, event_id=f"evt_{n:02d}") for n in range(12))
+    )
+
+    # When the stream is processed
+    harness.drain()
+
+    # Then the relay got them in order, in batches of 10 and 2
+    batches = harness.log("relay-batches")
+    assert [len(batch) for batch in batches] == [10, 2]
+    assert [item for batch in batches for item in batch] == [f"evt_{n:02d}" for n in range(12)]
+
+
 def test_a_partial_batch_failure_is_retried_from_the_failed_record(harness):
     # Given three outbox items in one batch, the second of which the relay fails once
     harness.write_outbox(
