@@ -34,7 +34,7 @@ export interface GetRequestOptions extends RequestOptions {
 }
 
 export interface WaitForRequestOptions extends GetRequestOptions {
-  /** Give up after this long (default 60 000 ms) with `WaitTimeoutError` carrying the last state. */
+  /** Give up after this long (default 120 000 ms) with `WaitTimeoutError` carrying the last state. */
   timeoutMs?: number | undefined;
   /** First pause between polls (default 1 000 ms); it grows by half each poll, up to 10 s. */
   pollIntervalMs?: number | undefined;
@@ -55,7 +55,7 @@ export interface ReleaseParams {
   reason?: string | undefined;
 }
 
-export const DEFAULT_WAIT_TIMEOUT_MS = 60_000;
+export const DEFAULT_WAIT_TIMEOUT_MS = 120_000;
 export const DEFAULT_POLL_INTERVAL_MS = 1_000;
 const MAX_POLL_INTERVAL_MS = 10_000;
 
