@@ -71,8 +71,8 @@ describe("every method against leasing serve", () => {
   });
 
   test("list pages through every lease one per page, newest first, as one call with a large page does", async () => {
-    // Given the seeded lease plus the ones just assigned
-    const onePage = await layers.leasedAccounts.list({ limit: 200 }).pages().next();
+    // Given the project's seeded lease plus the ones just assigned
+    const onePage = await layers.leasedAccounts.list({ projectId: "prj_demo", limit: 200 }).pages().next();
     assert.ok(!onePage.done);
     const expected = onePage.value.items.map((account) => account.socialAccountId);
     assert.ok(expected.length >= 3, `only ${expected.length} leases`);

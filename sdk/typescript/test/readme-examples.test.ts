@@ -9,8 +9,8 @@ import { join, resolve } from "node:path";
 import { after, before, test } from "node:test";
 import { promisify } from "node:util";
 
-import { EXAMPLES_SEED, PACKAGE_DIR } from "./support/paths.js";
-import { type LeasingServer, seededKey, startServer } from "./support/server.js";
+import { DEMO_KEY, PACKAGE_DIR } from "./support/paths.js";
+import { type LeasingServer, startServer } from "./support/server.js";
 
 const run = promisify(execFile);
 const NPM = process.platform === "win32" ? "npm.cmd" : "npm";
@@ -26,7 +26,7 @@ async function readmeExamples(): Promise<string[]> {
 }
 
 before(async () => {
-  server = await startServer([EXAMPLES_SEED]);
+  server = await startServer([]); // the demo seed alone, as `make dev` runs it
   // An empty project with nothing but the packed package installed (it has no dependencies).
   app = await mkdtemp(join(tmpdir(), "layers-sdk-readme-"));
   const { stdout } = await run(NPM, ["pack", "--silent", "--pack-destination", app], { cwd: PACKAGE_DIR });
@@ -87,7 +87,7 @@ test("every README example type-checks strictly and runs as written against leas
   // Then each runs to completion, in order, against the server (the README's environment variables)
   const env = {
     ...process.env,
-    LAYERS_API_KEY: seededKey(EXAMPLES_SEED, "org_docs"),
+    LAYERS_API_KEY: DEMO_KEY,
     LAYERS_BASE_URL: server.url,
   };
   const outputs: string[] = [];
@@ -103,7 +103,7 @@ test("every README example type-checks strictly and runs as written against leas
   assert.match(outputs[0] ?? "", /^lreq_/);
   assert.match(outputs[1] ?? "", /^requested|^assigned|^partial|^rejected/m);
   assert.match(outputs[1] ?? "", /^(assigned|partial|rejected) /m);
-  assert.match(outputs[2] ?? "", /sa_01HXZS8N3C5R6STUV7WXYZ9AB coffee\.reviews\.daily\.docs/);
+  assert.match(outputs[2] ?? "", /sa_01HXZS8N3C5R6STUV7WXYZ9AB brew\.tutorials\.daily/);
   assert.match(outputs[3] ?? "", /^disconnected released_by_partner /);
   assert.match(outputs[4] ?? "", /^count /m);
   assert.match(outputs[4] ?? "", /^niche\.geo\[1\] /m);

@@ -20,5 +20,4 @@ export const PACKAGE_DIR = findPackageDir(dirname(fileURLToPath(import.meta.url)
 export const REPO_ROOT = resolve(PACKAGE_DIR, "..", "..");
 export const DEMO_SEED = resolve(REPO_ROOT, "seeds", "demo.json");
 export const TEST_SEED = resolve(PACKAGE_DIR, "test", "fixtures", "sdk-test-seed.json");
-export const EXAMPLES_SEED = resolve(PACKAGE_DIR, "examples", "seed.json");
 export const DEMO_KEY = "lp_test_PZJZFAXISQ2BI5FP_4yC9wqsfJBGeiNdjt-fCjAAUNoo8EUXIoeCeoZbBRK4";
