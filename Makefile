@@ -8,7 +8,10 @@ STAMP := $(VENV)/.installed
 DEV_SEED := seeds/demo.json
 PORT ?= 3000
 
-.PHONY: venv dev test lint typecheck unit integration e2e infra bench clean event-schemas openapi
+SDK_TS := sdk/typescript
+SDK_TS_STAMP := $(SDK_TS)/node_modules/.installed
+
+.PHONY: venv dev test lint typecheck unit integration e2e infra bench clean event-schemas openapi sdk-typescript sdk-typescript-types
 
 $(STAMP): requirements-dev.lock pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python >= 3.11 is required" >&2; exit 1; }
@@ -30,8 +33,24 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy layers_common leasing_cli functions tests bench
 
-test: $(STAMP) lint typecheck
+test: $(STAMP) lint typecheck sdk-typescript
 	$(BIN)/pytest -n 2 --dist loadgroup
+
+# The TypeScript SDK's pinned dev dependencies, from the npm registry (`npm ci` also builds dist/).
+$(SDK_TS_STAMP): $(SDK_TS)/package.json $(SDK_TS)/package-lock.json
+	@node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 18 ? 0 : 1)' \
+		|| { echo "Node.js >= 18 (with npm) is required for $(SDK_TS)" >&2; exit 1; }
+	cd $(SDK_TS) && npm ci --no-audit --no-fund
+	@touch $@
+
+# Strict build, then node --test: unit tests with a stubbed fetch, and tests against `leasing serve`
+# started from .venv (including the README's examples, from the packed package).
+sdk-typescript: $(STAMP) $(SDK_TS_STAMP)
+	cd $(SDK_TS) && npm test
+
+# Regenerate the SDK's contract types after docs/openapi.json changed (a test fails until then).
+sdk-typescript-types: $(SDK_TS_STAMP)
+	cd $(SDK_TS) && npm run generate
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit
@@ -52,7 +71,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/cold_start.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .aws-sam
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .aws-sam $(SDK_TS)/node_modules $(SDK_TS)/dist $(SDK_TS)/build
 
 event-schemas: $(STAMP)
 	$(BIN)/python -c "from pathlib import Path; from layers_common.models.event_schemas import event_schemas, render; [Path(f'docs/events/{n}.schema.json').write_text(render(s)) for n, s in event_schemas().items()]"
