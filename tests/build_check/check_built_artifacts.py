@@ -120,9 +120,18 @@ def run(command: list[str], *, env: dict[str, str] | None = None, cwd: Path = RE
 
 
 def sam_environment(python312: Path) -> dict[str, str]:
-    """SAM finds python3.12 (and make) on PATH; no telemetry, no update check, no credentials."""
+    """SAM finds python3.12 (and make) on PATH; no telemetry, no update check, no credentials.
+
+    SAM asks PyPI for a newer version at most weekly, remembering when in its config folder: that
+    folder is ours (not ~/.aws-sam) and says it just checked, so SAM makes no network call.
+    """
+    config = CACHE / "sam-config"
+    config.mkdir(parents=True, exist_ok=True)
+    metadata = {"lastVersionCheck": time.time(), "telemetryEnabled": False}
+    (config / "metadata.json").write_text(json.dumps(metadata), encoding="utf-8")
     env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
     env["PATH"] = f"{python312.parent}{os.pathsep}{env.get('PATH', '')}"
+    env["__SAM_CLI_APP_DIR"] = str(config)
     env["SAM_CLI_TELEMETRY"] = "0"
     env["AWS_DEFAULT_REGION"] = env["AWS_REGION"] = REGION
     env["AWS_CONFIG_FILE"] = env["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
