@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -271,3 +272,15 @@ def test_tracing_follows_the_parameter_in_functions_roles_and_the_stage(tracing:
     assert set(configured.values()) == {traced}
     assert set(may_write.values()) == {traced}
     assert props(template, stage_id)["TracingEnabled"] == {"Fn::If": ["TracingOn", True, False]}
+
+
+def test_the_powertools_layer_the_template_resolves_is_the_version_the_lock_pins(
+    sam_template: Template,
+) -> None:
+    # Given the SSM parameter of the official Powertools layer and the dev lock the tests run with
+    parameter = sam_template["Parameters"]["PowertoolsLayerArn"]["Default"]
+    lock = (Path(__file__).resolve().parents[2] / "requirements-dev.lock").read_text(encoding="utf-8")
+    # When reading both versions
+    (pinned,) = re.findall(r"^aws[-_]lambda[-_]powertools==(\S+)$", lock, flags=re.MULTILINE)
+    # Then the functions run on AWS with the Powertools (and pydantic) the tests and the build check use
+    assert parameter == f"/aws/service/powertools/python/arm64/python3.12/{pinned}"
