@@ -11,7 +11,20 @@ PORT ?= 3000
 SDK_TS := sdk/typescript
 SDK_TS_STAMP := $(SDK_TS)/node_modules/.installed
 
-.PHONY: venv dev test lint typecheck unit integration e2e infra bench clean event-schemas openapi sdk-typescript sdk-typescript-types
+# The SAM CLI pins its own boto3 and click (1.43.x and 8.1.x today), which conflict with the dev
+# lock, so it lives in its own venv built from its own lock (requirements-sam.lock).
+SAM_VENV := .venv-sam
+SAM_STAMP := $(SAM_VENV)/.installed
+# Lambda's runtime for `sam build` and the built-artifact check: python3.12 on PATH, else pyenv's
+# 3.12.1, else any pyenv 3.12.x; a candidate counts only if it runs (a pyenv shim may not).
+FIND_PYTHON312 := for candidate in python3.12 "$$(PYENV_VERSION=3.12.1 pyenv which python3.12 2>/dev/null)" \
+	$$(for v in $$(pyenv versions --bare 2>/dev/null | grep -E '^3\.12\.[0-9]+$$'); do \
+	PYENV_VERSION=$$v pyenv which python3.12 2>/dev/null; done); do \
+	[ -n "$$candidate" ] && "$$candidate" -c 'import sys; assert sys.version_info[:2] == (3, 12); print(sys.executable)' \
+	2>/dev/null && break; done
+
+.PHONY: venv dev test lint lint-template typecheck unit integration e2e infra build-check bench clean event-schemas openapi \
+	sdk-typescript sdk-typescript-types
 
 $(STAMP): requirements-dev.lock pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python >= 3.11 is required" >&2; exit 1; }
@@ -21,6 +34,12 @@ $(STAMP): requirements-dev.lock pyproject.toml
 	@touch $@
 
 venv: $(STAMP)
+
+$(SAM_STAMP): requirements-sam.lock
+	@test -n "$(PYTHON)" || { echo "Python >= 3.11 is required" >&2; exit 1; }
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-sam.lock
+	@touch $@
 
 dev: $(STAMP)
 	@$(BIN)/python -m leasing_cli.demo_banner $(DEV_SEED) --port $(PORT)
@@ -33,8 +52,24 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy layers_common leasing_cli functions tests bench
 
-test: $(STAMP) lint typecheck sdk-typescript
+# The template against cfn-lint's rules plus the awslabs Serverless Rules; the remaining warnings
+# are silenced in template.yaml's own Metadata, each with its reason.
+lint-template: $(STAMP)
+	$(BIN)/cfn-lint template.yaml -a cfn_lint_serverless.rules
+
+test: $(STAMP) lint typecheck lint-template sdk-typescript
 	$(BIN)/pytest -n 2 --dist loadgroup
+	$(MAKE) --no-print-directory build-check
+
+# `sam validate --lint`, `sam build`, then every function imported and invoked from .aws-sam/build
+# with only what Lambda would have on sys.path (tests/build_check/check_built_artifacts.py).
+build-check: $(STAMP) $(SAM_STAMP)
+	@py312="$$($(FIND_PYTHON312))"; \
+	if [ -z "$$py312" ]; then \
+	  echo "build-check needs Python 3.12 (the functions' runtime): put python3.12 on PATH," >&2; \
+	  echo "or install it with pyenv (pyenv install 3.12), then run make again." >&2; exit 1; \
+	fi; \
+	$(BIN)/python -m tests.build_check.check_built_artifacts --python "$$py312" --sam $(SAM_VENV)/bin/sam
 
 # The TypeScript SDK's pinned dev dependencies, from the npm registry (`npm ci` also builds dist/).
 $(SDK_TS_STAMP): $(SDK_TS)/package.json $(SDK_TS)/package-lock.json
@@ -71,7 +106,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/cold_start.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .aws-sam $(SDK_TS)/node_modules $(SDK_TS)/dist $(SDK_TS)/build
+	rm -rf $(VENV) $(SAM_VENV) .pytest_cache .mypy_cache .ruff_cache .aws-sam .cache \
+		$(SDK_TS)/node_modules $(SDK_TS)/dist $(SDK_TS)/build
 
 event-schemas: $(STAMP)
 	$(BIN)/python -c "from pathlib import Path; from layers_common.models.event_schemas import event_schemas, render; [Path(f'docs/events/{n}.schema.json').write_text(render(s)) for n, s in event_schemas().items()]"

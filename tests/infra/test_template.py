@@ -75,7 +75,7 @@ JUSTIFIED_TRANSLATED_WARNINGS = {
 ALLOWED_MANAGED_POLICIES = {
     "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
     "arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess",
-    # SAM attaches it when Tracing is set (here `!If [TracingOn, Active, PassThrough]`): X-Ray writes only.
+    # SAM attaches it when the Tracing parameter is Active (with Disabled it attaches nothing).
     "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
     "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole",
     "arn:aws:iam::aws:policy/service-role/AWSLambdaDynamoDBExecutionRole",
