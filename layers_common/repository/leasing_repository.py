@@ -307,14 +307,16 @@ class LeasingRepository:
             env=item["env"],
             scopes=tuple(item.get("scopes") or ()),
             tier=item.get("tier", "standard"),
-            status=item.get("status", "active"),
+            status=str(item.get("status") or ""),  # a missing status is refused (fail closed)
         )
 
     def get_org(self, org_id: str) -> OrgRecord | None:
         item = self._get(keys.org(org_id))
         if item is None:
             return None
-        return OrgRecord(org_id=item["orgId"], name=item.get("name", ""), status=item.get("status", "active"))
+        return OrgRecord(
+            org_id=item["orgId"], name=item.get("name", ""), status=str(item.get("status") or "")
+        )
 
     # -- rate limiting ---------------------------------------------------------------------
 
@@ -571,15 +573,17 @@ class LeasingRepository:
             index, pk_name, sk_name = "gsi2", "gsi2pk", "gsi2sk"
             pk = keys.project_leases(org_id, project_id, status)
         condition = "#pk = :pk"
+        names = {"#pk": pk_name}
         values: dict[str, Any] = {":pk": {"S": pk}}
         if after is not None:
             condition += " AND #sk < :after"
+            names["#sk"] = sk_name
             values[":after"] = {"S": after}
         response = self.client.query(
             TableName=self.table_name,
             IndexName=index,
             KeyConditionExpression=condition,
-            ExpressionAttributeNames={"#pk": pk_name, "#sk": sk_name} if after else {"#pk": pk_name},
+            ExpressionAttributeNames=names,
             ExpressionAttributeValues=values,
             ScanIndexForward=False,
             Limit=limit + 1,
