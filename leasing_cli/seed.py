@@ -388,13 +388,23 @@ def apply_seed(repo: LeasingRepository, seed: SeedFile) -> None:
                 status=connected.status,
             )
         )
+    # A post queued on a leased account belongs to its current lease (only that lease's release
+    # cancels it): the lease seeded with it, else the one the account already holds.
+    seeded_leases = {
+        lease.social_account_id: lease.lease_id for lease in seed.leases if lease.status == "assigned"
+    }
     for post in seed.scheduled_posts:
+        lease_id = seeded_leases.get(post.social_account_id)
+        if lease_id is None and post.social_account_id not in pool:
+            existing = repo.get_account(post.social_account_id)
+            lease_id = existing.lease_id if existing is not None and existing.kind == "pool" else None
         repo.put_scheduled_post(
             ScheduledPostRecord(
                 scheduled_post_id=post.scheduled_post_id,
                 social_account_id=post.social_account_id,
                 status=post.status,
                 scheduled_for=post.scheduled_for,
+                lease_id=lease_id,
             )
         )
     # Ended leases first: each put_lease points the pool account at its lease (or frees it).

@@ -326,9 +326,11 @@ class FakeLeasingStore:
         posts = self.posts.get(social_account_id, {})
         return [posts[post_id] for post_id in sorted(posts)]
 
-    def cancel_scheduled_post(self, social_account_id: str, post_id: str, at: str) -> bool:
+    def cancel_scheduled_post(
+        self, social_account_id: str, post_id: str, at: str, *, lease_id: str | None = None
+    ) -> bool:
         post = self.posts.get(social_account_id, {}).get(post_id)
-        if post is None or post.status != "queued":
+        if post is None or post.status != "queued" or post.lease_id != lease_id:
             return False
         self.posts[social_account_id][post_id] = post._replace(status="canceled")
         return True

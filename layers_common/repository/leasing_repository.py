@@ -6,6 +6,7 @@ import random
 import time
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
+from layers_common.clock import LEDGER_ID_PREFIX
 from layers_common.repository import keys
 from layers_common.repository.dynamodb import (
     Item,
@@ -1043,20 +1044,64 @@ class LeasingRepository:
             raise TransactionRefused(failed)
         return "returned"
 
-    def record_ledger_once(self, entry: LedgerEntry, *, consumer: str, event_id: str, now_epoch: int) -> bool:
-        """Append a ledger entry for an event exactly once (False on a duplicate delivery)."""
+    def record_lease_end(
+        self, entry: LedgerEntry, *, consumer: str, event_id: str, now_epoch: int
+    ) -> Literal["recorded", "duplicate", "already_recorded", "no_such_lease"]:
+        """Append a lease's `lease_ended` ledger entry once per lease, for an ended lease only.
+
+        One transaction: the event's consumed marker, the lease's end marker (so another event
+        about the same lease records nothing), a check that the lease exists in the entry's
+        organization for that account (an event about no such lease records nothing), and the
+        ledger entry."""
+        assert entry.lease_id is not None
+        marker_pk, marker_sk = keys.lease_end(entry.org_id, entry.lease_id)
+        lease_check = {
+            "ConditionCheck": {
+                "TableName": self.table_name,
+                "Key": _key(keys.lease(entry.org_id, entry.lease_id)),
+                "ConditionExpression": "attribute_exists(#pk) AND #account = :account",
+                "ExpressionAttributeNames": {"#pk": "pk", "#account": "socialAccountId"},
+                "ExpressionAttributeValues": {":account": {"S": entry.social_account_id or ""}},
+            }
+        }
+        marker = {
+            "Put": {
+                "TableName": self.table_name,
+                "Item": to_attributes(
+                    {
+                        "pk": marker_pk,
+                        "sk": marker_sk,
+                        "entity": "leaseEnd",
+                        "orgId": entry.org_id,
+                        "leaseId": entry.lease_id,
+                        "entryId": entry.entry_id,
+                    }
+                ),
+                "ConditionExpression": "attribute_not_exists(#pk)",
+                "ExpressionAttributeNames": {"#pk": "pk"},
+            }
+        }
         failed = self._transact_checked(
-            [self._consumed_put(consumer, event_id, now_epoch), self._ledger_put(entry)]
+            [self._consumed_put(consumer, event_id, now_epoch), marker, lease_check, self._ledger_put(entry)]
         )
-        if failed is not None:
-            if failed[0] == CONDITION_FAILED:
-                return False
+        if failed is None:
+            return "recorded"
+        if failed[0] == CONDITION_FAILED:
+            return "duplicate"
+        if CONDITION_FAILED not in failed[1:3]:
             raise TransactionRefused(failed)
-        return True
+        if not self.mark_consumed(consumer, event_id, now_epoch):
+            return "duplicate"
+        return "already_recorded" if failed[1] == CONDITION_FAILED else "no_such_lease"
 
     def list_ledger(self, org_id: str) -> list[LedgerEntry]:
+        """Every ledger entry of an organization, oldest first.
+
+        New entries sort by time under `LEDGER#` (`led_<ULID of their at>`); entries written with
+        older ids (a bare ULID for operator credits) do not, so the order is made here: by `at`,
+        then by the ULID's own time and randomness."""
         pk, _ = keys.org(org_id)
-        return [
+        entries = [
             LedgerEntry(
                 org_id=item["orgId"],
                 entry_id=item["entryId"],
@@ -1071,6 +1116,7 @@ class LeasingRepository:
             )
             for item in self._query_prefix(pk, keys.LEDGER_PREFIX)
         ]
+        return sorted(entries, key=lambda entry: (entry.at, entry.entry_id.removeprefix(LEDGER_ID_PREFIX)))
 
     # -- social accounts, scheduled posts, audit -------------------------------------------
 
@@ -1115,6 +1161,7 @@ class LeasingRepository:
                 social_account_id=item["socialAccountId"],
                 status=item["status"],
                 scheduled_for=item.get("scheduledFor"),
+                lease_id=item.get("leaseId"),
             )
             for item in self._query_prefix(pk, keys.POST_PREFIX)
         ]
@@ -1128,27 +1175,41 @@ class LeasingRepository:
                 "socialAccountId": post.social_account_id,
                 "status": post.status,
                 "scheduledFor": post.scheduled_for,
+                **({"leaseId": post.lease_id} if post.lease_id is not None else {}),
             },
         )
 
-    def _cancel_post_update(self, social_account_id: str, post_id: str, at: str) -> dict[str, Any]:
+    def _cancel_post_update(
+        self, social_account_id: str, post_id: str, at: str, lease_id: str | None
+    ) -> dict[str, Any]:
+        """Cancel a queued post of `lease_id` (None: a post that belongs to no lease)."""
+        names = {"#status": "status", "#at": "canceledAt", "#lease": "leaseId"}
+        values: dict[str, Any] = {
+            ":canceled": {"S": "canceled"},
+            ":queued": {"S": "queued"},
+            ":at": {"S": at},
+        }
+        if lease_id is None:
+            owner = "(attribute_not_exists(#lease) OR attribute_type(#lease, :null_type))"
+            values[":null_type"] = {"S": "NULL"}
+        else:
+            owner = "#lease = :lease"
+            values[":lease"] = {"S": lease_id}
         return {
             "TableName": self.table_name,
             "Key": _key(keys.scheduled_post(social_account_id, post_id)),
             "UpdateExpression": "SET #status = :canceled, #at = :at",
-            "ConditionExpression": "#status = :queued",
-            "ExpressionAttributeNames": {"#status": "status", "#at": "canceledAt"},
-            "ExpressionAttributeValues": {
-                ":canceled": {"S": "canceled"},
-                ":queued": {"S": "queued"},
-                ":at": {"S": at},
-            },
+            "ConditionExpression": f"#status = :queued AND {owner}",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
         }
 
-    def cancel_scheduled_post(self, social_account_id: str, post_id: str, at: str) -> bool:
-        """Cancel one post if it is still queued; False if it no longer was."""
+    def cancel_scheduled_post(
+        self, social_account_id: str, post_id: str, at: str, *, lease_id: str | None = None
+    ) -> bool:
+        """Cancel one post if it is still queued and still `lease_id`'s; False if not."""
         try:
-            self.client.update_item(**self._cancel_post_update(social_account_id, post_id, at))
+            self.client.update_item(**self._cancel_post_update(social_account_id, post_id, at, lease_id))
         except Exception as error:
             if error_code(error) == "ConditionalCheckFailedException":
                 return False
@@ -1193,7 +1254,7 @@ class LeasingRepository:
             }
         }
         posts = [
-            {"Update": self._cancel_post_update(account.social_account_id, post_id, disconnected_at)}
+            {"Update": self._cancel_post_update(account.social_account_id, post_id, disconnected_at, None)}
             for post_id in post_ids
         ]
         failed = self._transact_checked(

@@ -110,6 +110,9 @@ class ScheduledPostRecord(NamedTuple):
     social_account_id: str
     status: str  # queued | published | failed | canceled
     scheduled_for: str | None
+    # The lease the post belongs to when it was queued on a leased pool account; None for a
+    # connected (BYO) account's own posts. A lease's release cancels its own posts only.
+    lease_id: str | None = None
 
 
 class AuditEntry(NamedTuple):

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from layers_common.api_keys import generate_api_key, hash_secret
-from layers_common.clock import SystemClock, isoformat, new_id, ulid
+from layers_common.clock import SystemClock, isoformat, ledger_entry_id, new_id
 from layers_common.repository.records import AccountRecord, ApiKeyRecord, LedgerEntry, OrgRecord
 from leasing_cli.admin.render import money, table
 from leasing_cli.admin.store import AdminRepository
@@ -79,7 +79,7 @@ def org_create(repo: AdminRepository, args: argparse.Namespace) -> Result:
     opening = (
         LedgerEntry(
             org_id=org_id,
-            entry_id=ulid(),
+            entry_id=ledger_entry_id(at),
             type="credit",
             amount_cents=args.wallet_cents,
             at=at,
@@ -138,12 +138,13 @@ def key_revoke(repo: AdminRepository, args: argparse.Namespace) -> Result:
 
 
 def wallet_credit(repo: AdminRepository, args: argparse.Namespace) -> Result:
+    at = _now()
     credit = LedgerEntry(
         org_id=args.org_id,
-        entry_id=ulid(),
+        entry_id=ledger_entry_id(at),
         type="credit",
         amount_cents=args.cents,
-        at=_now(),
+        at=at,
         reason="manual credit",
     )
     balance = repo.credit_wallet(credit)
