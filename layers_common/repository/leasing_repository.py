@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from layers_common.clock import LEDGER_ID_PREFIX
@@ -46,6 +47,7 @@ AcceptOutcome = Literal["accepted", "request_id_taken", "claim_lost"]
 ClaimOutcome = Literal["claimed", "account_taken", "wallet_short", "request_moved"]
 RenewOutcome = Literal["renewed", "lease_moved", "wallet_short"]
 CONSUMED_RETENTION_SECONDS = 30 * 24 * 3600
+_BATCH_GET_LIMIT = 100
 
 
 class TransactionRefused(RuntimeError):
@@ -101,6 +103,46 @@ def api_key_item(record: ApiKeyRecord) -> Item:
         "scopes": list(record.scopes),
         "tier": record.tier,
         "status": record.status,
+    }
+
+
+def account_item(account: AccountRecord) -> Item:
+    """A social account: pool accounts are in the `POOL#<vertical>` index only while available."""
+    item: Item = {
+        "entity": "account",
+        "socialAccountId": account.social_account_id,
+        "kind": account.kind,
+        "handle": account.handle,
+        "platform": account.platform,
+        "followers": account.followers,
+    }
+    if account.kind == "connected":
+        item.update(orgId=account.org_id, projectId=account.project_id, status=account.status or "connected")
+    else:
+        vertical_key = (account.vertical or "").strip().lower()
+        if (account.pool_status or "available") == "available":
+            item.update(gsi1pk=keys.pool_vertical(vertical_key), gsi1sk=account.social_account_id)
+        item.update(
+            poolStatus=account.pool_status or "available",
+            leaseId=account.lease_id,
+            leasedOrgId=account.leased_org_id,
+            vertical=account.vertical,
+            verticalKey=vertical_key,
+            language=account.language,
+            geo=list(account.geo),
+            monthlyPriceCents=account.monthly_price_cents,
+        )
+    return item
+
+
+def scheduled_post_item(post: ScheduledPostRecord) -> Item:
+    return {
+        "entity": "scheduledPost",
+        "scheduledPostId": post.scheduled_post_id,
+        "socialAccountId": post.social_account_id,
+        "status": post.status,
+        "scheduledFor": post.scheduled_for,
+        **({"leaseId": post.lease_id} if post.lease_id is not None else {}),
     }
 
 
@@ -243,6 +285,47 @@ class LeasingRepository:
         self.client.put_item(
             TableName=self.table_name, Item=to_attributes({"pk": pk, "sk": sk, **attributes})
         )
+
+    def put_new(self, pk_sk: tuple[str, str], attributes: Item) -> bool:
+        """Write an item only if nothing has its key; False (nothing written) if something has."""
+        pk, sk = pk_sk
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item=to_attributes({"pk": pk, "sk": sk, **attributes}),
+                ConditionExpression="attribute_not_exists(#pk)",
+                ExpressionAttributeNames={"#pk": "pk"},
+            )
+        except Exception as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def existing_keys(self, wanted: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which of these keys hold an item (BatchGetItem, consistent, keys only)."""
+        unique = sorted(set(wanted))
+        found: set[tuple[str, str]] = set()
+        for start in range(0, len(unique), _BATCH_GET_LIMIT):
+            chunk = unique[start : start + _BATCH_GET_LIMIT]
+            pending: list[dict[str, Any]] = [_key(pk_sk) for pk_sk in chunk]
+            while pending:
+                response = self.client.batch_get_item(
+                    RequestItems={
+                        self.table_name: {
+                            "Keys": pending,
+                            "ConsistentRead": True,
+                            "ProjectionExpression": "#pk, #sk",
+                            "ExpressionAttributeNames": {"#pk": "pk", "#sk": "sk"},
+                        }
+                    }
+                )
+                for raw in response.get("Responses", {}).get(self.table_name, []):
+                    item = from_attributes(raw)
+                    found.add((str(item["pk"]), str(item["sk"])))
+                unprocessed: dict[str, Any] = dict(response.get("UnprocessedKeys") or {})
+                pending = list((unprocessed.get(self.table_name) or {}).get("Keys") or [])
+        return found
 
     def _query_prefix(self, pk: str, prefix: str) -> list[Item]:
         return self._query_all(
@@ -498,7 +581,7 @@ class LeasingRepository:
 
     # -- lease requests --------------------------------------------------------------------
 
-    def _lease_request_item(self, request: LeaseRequestRecord) -> Item:
+    def lease_request_item(self, request: LeaseRequestRecord) -> Item:
         pk, sk = keys.lease_request(request.org_id, request.request_id)
         return {
             "pk": pk,
@@ -521,7 +604,7 @@ class LeasingRepository:
 
     def put_lease_request(self, request: LeaseRequestRecord) -> None:
         """Write a lease request as it is (seeding and ops; the API goes through `accept_lease_request`)."""
-        self.client.put_item(TableName=self.table_name, Item=to_attributes(self._lease_request_item(request)))
+        self.client.put_item(TableName=self.table_name, Item=to_attributes(self.lease_request_item(request)))
 
     def accept_lease_request(
         self,
@@ -533,7 +616,7 @@ class LeasingRepository:
         now_epoch: int,
     ) -> AcceptOutcome:
         """Request + outbox item (+ idempotency completion) in one transaction."""
-        item = self._lease_request_item(request)
+        item = self.lease_request_item(request)
         operations: list[dict[str, Any]] = [
             {
                 "Put": {
@@ -603,7 +686,7 @@ class LeasingRepository:
         """Write a lease and point its pool account at it (seeding and assignment share this shape)."""
         self._transact(
             [
-                {"Put": {"TableName": self.table_name, "Item": to_attributes(self._lease_item(lease))}},
+                {"Put": {"TableName": self.table_name, "Item": to_attributes(self.lease_item(lease))}},
                 {
                     "Update": {
                         "TableName": self.table_name,
@@ -634,7 +717,7 @@ class LeasingRepository:
             ]
         )
 
-    def _lease_item(self, lease: LeaseRecord) -> Item:
+    def lease_item(self, lease: LeaseRecord) -> Item:
         pk, sk = keys.lease(lease.org_id, lease.lease_id)
         order = keys.lease_order(lease.assigned_at, lease.lease_id)
         return {
@@ -829,7 +912,7 @@ class LeasingRepository:
         lease_put = {
             "Put": {
                 "TableName": self.table_name,
-                "Item": to_attributes(self._lease_item(lease)),
+                "Item": to_attributes(self.lease_item(lease)),
                 "ConditionExpression": "attribute_not_exists(#pk)",
                 "ExpressionAttributeNames": {"#pk": "pk"},
             }
@@ -1125,33 +1208,7 @@ class LeasingRepository:
         return _account_from_item(item) if item else None
 
     def put_account(self, account: AccountRecord) -> None:
-        item: Item = {
-            "entity": "account",
-            "socialAccountId": account.social_account_id,
-            "kind": account.kind,
-            "handle": account.handle,
-            "platform": account.platform,
-            "followers": account.followers,
-        }
-        if account.kind == "connected":
-            item.update(
-                orgId=account.org_id, projectId=account.project_id, status=account.status or "connected"
-            )
-        else:
-            vertical_key = (account.vertical or "").strip().lower()
-            if (account.pool_status or "available") == "available":
-                item.update(gsi1pk=keys.pool_vertical(vertical_key), gsi1sk=account.social_account_id)
-            item.update(
-                poolStatus=account.pool_status or "available",
-                leaseId=account.lease_id,
-                leasedOrgId=account.leased_org_id,
-                vertical=account.vertical,
-                verticalKey=vertical_key,
-                language=account.language,
-                geo=list(account.geo),
-                monthlyPriceCents=account.monthly_price_cents,
-            )
-        self._put(keys.account(account.social_account_id), item)
+        self._put(keys.account(account.social_account_id), account_item(account))
 
     def list_scheduled_posts(self, social_account_id: str) -> list[ScheduledPostRecord]:
         pk, _ = keys.account(social_account_id)
@@ -1167,17 +1224,8 @@ class LeasingRepository:
         ]
 
     def put_scheduled_post(self, post: ScheduledPostRecord) -> None:
-        self._put(
-            keys.scheduled_post(post.social_account_id, post.scheduled_post_id),
-            {
-                "entity": "scheduledPost",
-                "scheduledPostId": post.scheduled_post_id,
-                "socialAccountId": post.social_account_id,
-                "status": post.status,
-                "scheduledFor": post.scheduled_for,
-                **({"leaseId": post.lease_id} if post.lease_id is not None else {}),
-            },
-        )
+        pk_sk = keys.scheduled_post(post.social_account_id, post.scheduled_post_id)
+        self._put(pk_sk, scheduled_post_item(post))
 
     def _cancel_post_update(
         self, social_account_id: str, post_id: str, at: str, lease_id: str | None
