@@ -33,6 +33,7 @@ from layers_common.repository.records import (
     RequestContext,
     ScheduledPostRecord,
     StoredResponse,
+    WriteCount,
 )
 
 if TYPE_CHECKING:
@@ -426,16 +427,76 @@ class LeasingRepository:
             raise
         return int(response["Attributes"]["count"]["N"])
 
-    def decrement_window(self, key_id: str, window: RateWindow) -> None:
-        """Give back one call counted by `increment_window` (a call another limit rejected)."""
-        self.client.update_item(
-            TableName=self.table_name,
-            Key=_key(keys.rate_window(key_id, window.name)),
-            UpdateExpression="ADD #count :minus_one",
-            ConditionExpression="#count > :zero",
-            ExpressionAttributeNames={"#count": "count"},
-            ExpressionAttributeValues={":minus_one": {"N": "-1"}, ":zero": {"N": "0"}},
-        )
+    def count_write(self, key_id: str, day: RateWindow, minute_start: int, minute_limit: int) -> WriteCount:
+        """Count one write in its UTC day and its minute, both or neither, on the day's one item.
+
+        Usually one UpdateItem (same minute as the item's); the first write of a minute moves the
+        item to it (a second UpdateItem). A refused write changes nothing: one read then says how
+        full the day and the minute are. A writer whose clock is behind the item's minute counts
+        in the item's minute."""
+        key = _key(keys.rate_window(key_id, day.name))
+        same_minute_names = {"#day": "dayCount", "#minute": "minute", "#mcount": "minuteCount"}
+        names = {**same_minute_names, "#expires": "expiresAt"}
+        for _ in range(3):
+            try:
+                response = self.client.update_item(
+                    TableName=self.table_name,
+                    Key=key,
+                    UpdateExpression="ADD #day :one, #mcount :one",
+                    ConditionExpression="#minute = :minute AND #mcount < :minute_limit AND #day < :day_limit",
+                    ExpressionAttributeNames={
+                        "#day": "dayCount",
+                        "#minute": "minute",
+                        "#mcount": "minuteCount",
+                    },
+                    ExpressionAttributeValues={
+                        ":one": {"N": "1"},
+                        ":minute": {"N": str(minute_start)},
+                        ":minute_limit": {"N": str(minute_limit)},
+                        ":day_limit": {"N": str(day.limit)},
+                    },
+                    ReturnValues="UPDATED_NEW",
+                )
+                attributes = response["Attributes"]
+                return WriteCount(True, int(attributes["minuteCount"]["N"]), int(attributes["dayCount"]["N"]))
+            except Exception as error:
+                if error_code(error) != "ConditionalCheckFailedException":
+                    raise
+            try:
+                response = self.client.update_item(
+                    TableName=self.table_name,
+                    Key=key,
+                    UpdateExpression=(
+                        "SET #minute = :minute, #mcount = :one, #expires = if_not_exists(#expires, :expires) "
+                        "ADD #day :one"
+                    ),
+                    ConditionExpression=(
+                        "(attribute_not_exists(#minute) OR #minute < :minute) "
+                        "AND (attribute_not_exists(#day) OR #day < :day_limit)"
+                    ),
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues={
+                        ":one": {"N": "1"},
+                        ":minute": {"N": str(minute_start)},
+                        ":day_limit": {"N": str(day.limit)},
+                        ":expires": {"N": str(day.expires_at)},
+                    },
+                    ReturnValues="UPDATED_NEW",
+                )
+                return WriteCount(True, 1, int(response["Attributes"]["dayCount"]["N"]))
+            except Exception as error:
+                if error_code(error) != "ConditionalCheckFailedException":
+                    raise
+            item = self._get(keys.rate_window(key_id, day.name), consistent=True) or {}
+            day_count = int(item.get("dayCount", 0))
+            item_minute = int(item.get("minute", -1))
+            minute_count = int(item.get("minuteCount", 0)) if item_minute == minute_start else 0
+            if day_count >= day.limit or (item_minute == minute_start and minute_count >= minute_limit):
+                return WriteCount(False, minute_count, day_count)
+            if item_minute > minute_start:
+                minute_start = item_minute  # another writer's clock is ahead: count in its minute
+            # else the item changed between the two updates (a concurrent writer): try again
+        raise RuntimeError(f"rate-limit counter {day.name} of {key_id} kept changing")
 
     # -- organizations, projects, wallets --------------------------------------------------
 

@@ -140,6 +140,14 @@ class RateWindow(NamedTuple):
     expires_at: int
 
 
+class WriteCount(NamedTuple):
+    """A write's outcome on its day's counter: counted or not, and the minute's and day's counts."""
+
+    counted: bool
+    minute_count: int
+    day_count: int
+
+
 class RequestContext(NamedTuple):
     """What accepting a lease request needs to know, read in one round trip."""
 
