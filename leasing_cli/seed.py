@@ -467,14 +467,15 @@ def apply_seed(repo: LeasingRepository, seed: SeedFile, *, source: str = "seed")
         lines += missing
         raise SeedClash(f"{source} was not applied, nothing was written:\n  " + "\n  ".join(lines))
     written: list[str] = []
+    created = {"createdAt": isoformat(datetime.now(UTC))}  # as `leasing admin ... create` records it
     for org in seed.orgs:
         org_status = "suspended" if org.suspended else org.status
         record = OrgRecord(org_id=org.id, name=org.name, status=org_status)
-        _write(repo, f"org {org.id}", keys.org(org.id), org_item(record), written)
+        _write(repo, f"org {org.id}", keys.org(org.id), {**org_item(record), **created}, written)
         wallet = wallet_item(org.id, org.wallet_balance_cents)
         _write(repo, f"wallet of org {org.id}", keys.wallet(org.id), wallet, written)
         for project in org.projects:
-            item = project_item(org.id, project.id, project.name)
+            item = {**project_item(org.id, project.id, project.name), **created}
             _write(repo, f"project {org.id}/{project.id}", keys.project(org.id, project.id), item, written)
         for api_key in org.api_keys:
             parsed = api_key.parsed
@@ -488,7 +489,7 @@ def apply_seed(repo: LeasingRepository, seed: SeedFile, *, source: str = "seed")
                 status=api_key.record_status,
             )
             what = f"API key {parsed.key_id}"
-            _write(repo, what, keys.api_key(parsed.key_id), api_key_item(key_record), written)
+            _write(repo, what, keys.api_key(parsed.key_id), {**api_key_item(key_record), **created}, written)
     pool = {account.social_account_id: account for account in seed.pool}
     holder = {lease.social_account_id: lease for lease in seed.leases if lease.status == "assigned"}
     for account in seed.pool:

@@ -180,6 +180,7 @@ def test_key_list_never_shows_a_secret_or_its_hash(admin: Admin, world: World) -
         world.keys[name].split("_")[2] for name in world.keys if name.startswith("a")
     }
     assert all(set(row) == {"keyId", "scopes", "tier", "env", "status", "createdAt"} for row in rows)
+    assert all(row["createdAt"] for row in rows)  # seeded keys record when they were written too
     text = listed.out + admin("key", "list", "org_a").out
     assert "secretHash" not in text
     for name, key in world.keys.items():
