@@ -24,7 +24,12 @@ def _stage_wildcard(method_arn: str) -> str:
 def authorizer_response(event: dict[str, Any]) -> dict[str, Any]:
     """Allow policy with context, or raise `Exception("Unauthorized")` (API Gateway's 401)."""
     try:
-        caller = authorize(dependencies().repository, header(event, "Authorization"))
+        deps = dependencies()
+        caller = authorize(
+            deps.repository,
+            header(event, "Authorization"),
+            accept_test_keys=deps.settings.accept_test_keys,
+        )
     except Unauthenticated:
         logger.info("authorization refused")
         raise Exception("Unauthorized") from None

@@ -50,19 +50,32 @@ def add_months(start: datetime, months: int) -> datetime:
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
-def ulid() -> str:
-    """A ULID: 48-bit millisecond time then 80 random bits, 26 characters of Crockford base32.
+def ulid(milliseconds: int | None = None) -> str:
+    """A ULID: 48-bit millisecond time (now, unless given) then 80 random bits, 26 characters of
+    Crockford base32.
 
     Written out (it is the spec's whole algorithm) instead of importing python-ulid, whose import
     reads package metadata and costs every function's cold start.
     """
-    value = (time.time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10), "big")
+    moment = time.time_ns() // 1_000_000 if milliseconds is None else milliseconds
+    value = moment << 80 | int.from_bytes(os.urandom(10), "big")
     return "".join(_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
 
 
 def new_id(prefix: str) -> str:
     """`<prefix>_<ULID>`, e.g. `lreq_01HXZR7K8M2P4RSTUV56789AB`."""
     return f"{prefix}_{ulid()}"
+
+
+LEDGER_ID_PREFIX = "led_"
+
+
+def ledger_entry_id(at: datetime | str) -> str:
+    """`led_<ULID>` whose time is the entry's own `at` (plus the clock's milliseconds within that
+    second), so every ledger entry, whoever writes it, sorts by time under `LEDGER#`."""
+    moment = parse_iso(at) if isinstance(at, str) else at
+    within_second = time.time_ns() // 1_000_000 % 1000
+    return f"{LEDGER_ID_PREFIX}{ulid(epoch_seconds(moment) * 1000 + within_second)}"
 
 
 def new_request_id() -> str:

@@ -1,7 +1,9 @@
 """Per-key rate limits: fixed calendar-minute windows per endpoint class plus a daily write cap.
 
-Counters live in DynamoDB (one item per key, class and window) so limits hold across all Lambda
-instances. A call over budget is not counted and changes nothing.
+Counters live in DynamoDB so limits hold across all Lambda instances: one item per key and read
+minute; one item per key and UTC day for writes, holding the day's count and the current minute's,
+so a write is counted in both or in neither by one conditional update. A call over budget is not
+counted and writes nothing (no count is ever given back).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import Literal, NamedTuple, Protocol
 
 from layers_common.clock import epoch_seconds
 from layers_common.errors import RateLimited
-from layers_common.repository.records import RateWindow
+from layers_common.repository.records import RateWindow, WriteCount
 
 EndpointClass = Literal["read", "write"]
 
@@ -35,7 +37,9 @@ _COUNTER_GRACE_SECONDS = 3600
 class RateLimitStore(Protocol):
     def increment_window(self, key_id: str, window: RateWindow) -> int | None: ...
 
-    def decrement_window(self, key_id: str, window: RateWindow) -> None: ...
+    def count_write(
+        self, key_id: str, day: RateWindow, minute_start: int, minute_limit: int
+    ) -> WriteCount: ...
 
 
 class RateLimitStatus(NamedTuple):
@@ -78,17 +82,19 @@ class RateLimiter:
         per_minute = limits.read_per_minute if klass == "read" else limits.write_per_minute
         minute = RateWindow(f"{klass}#m{minute_start}", per_minute, minute_end + _COUNTER_GRACE_SECONDS)
 
-        count = self._store.increment_window(key_id, minute)
-        if count is None:
-            status = RateLimitStatus(klass, per_minute, 0, minute_end)
-            raise RateLimitExceeded(max(1, minute_end - epoch), "minute", status)
-        status = RateLimitStatus(klass, per_minute, max(0, per_minute - count), minute_end)
-        if klass == "write":
-            day_start = epoch - epoch % 86400
-            day_end = day_start + 86400
-            day = RateWindow(f"write#d{day_start}", limits.writes_per_day, day_end + _COUNTER_GRACE_SECONDS)
-            if self._store.increment_window(key_id, day) is None:
-                self._store.decrement_window(key_id, minute)  # the daily cap rejected it: not counted
-                status = RateLimitStatus(klass, per_minute, status.remaining + 1, minute_end)
-                raise RateLimitExceeded(max(1, day_end - epoch), "day", status)
+        if klass == "read":
+            count = self._store.increment_window(key_id, minute)
+            if count is None:
+                status = RateLimitStatus(klass, per_minute, 0, minute_end)
+                raise RateLimitExceeded(max(1, minute_end - epoch), "minute", status)
+            return RateLimitStatus(klass, per_minute, max(0, per_minute - count), minute_end)
+        day_start = epoch - epoch % 86400
+        day_end = day_start + 86400
+        day = RateWindow(f"write#d{day_start}", limits.writes_per_day, day_end + _COUNTER_GRACE_SECONDS)
+        outcome = self._store.count_write(key_id, day, minute_start, per_minute)
+        status = RateLimitStatus(klass, per_minute, max(0, per_minute - outcome.minute_count), minute_end)
+        if not outcome.counted:
+            if outcome.minute_count >= per_minute:
+                raise RateLimitExceeded(max(1, minute_end - epoch), "minute", status)
+            raise RateLimitExceeded(max(1, day_end - epoch), "day", status)
         return status

@@ -21,6 +21,10 @@ class Settings(BaseModel):
     idempotency_lock_seconds: int = Field(default=30, ge=1)
     tracing_enabled: bool = False
     metrics_namespace: str = "Layers/Leasing"
+    # Whether this stage accepts `lp_test_` keys (template parameter AcceptTestKeys): fail closed.
+    accept_test_keys: bool = False
+    # Secret the list endpoint's cursor HMAC key is derived from (template: CURSOR_SIGNING_KEY).
+    cursor_signing_key: str = ""
 
 
 _ENV = {
@@ -32,6 +36,8 @@ _ENV = {
     "idempotency_lock_seconds": "IDEMPOTENCY_LOCK_SECONDS",
     "tracing_enabled": "TRACING_ENABLED",
     "metrics_namespace": "POWERTOOLS_METRICS_NAMESPACE",
+    "accept_test_keys": "ACCEPT_TEST_KEYS",
+    "cursor_signing_key": "CURSOR_SIGNING_KEY",
 }
 
 

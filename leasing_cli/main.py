@@ -14,7 +14,14 @@ from types import FrameType
 from typing import Any, TextIO
 
 from leasing_cli.seed import SeedError, SeedFile, load_seed
-from leasing_cli.template import Template, TemplateError, default_template_path, load_template
+from leasing_cli.template import (
+    LOCAL_COMMAND,
+    Template,
+    TemplateError,
+    default_template_path,
+    load_template,
+    parse_parameter_overrides,
+)
 
 EXIT_USAGE = 2
 #: `FunctionId[:text],...`: the local event path makes those functions fail (test fault injection).
@@ -26,9 +33,21 @@ class CommandError(Exception):
     """A problem the user can fix (bad file, unknown function): printed without a traceback."""
 
 
-def _load(template_path: str | None, seed_paths: Sequence[str]) -> tuple[Template, list[SeedFile]]:
+def _overrides(words: Sequence[str] | None) -> dict[str, str] | None:
+    """`--parameter-overrides Key=Value ...`; None (not given) means samconfig.toml's, as `sam local`."""
+    if words is None:
+        return None
+    return parse_parameter_overrides(" ".join(words))
+
+
+def _load(
+    template_path: str | None,
+    seed_paths: Sequence[str],
+    overrides: Sequence[str] | None = None,
+    command: str = LOCAL_COMMAND,
+) -> tuple[Template, list[SeedFile]]:
     # Every input is validated before anything starts or is written.
-    template = load_template(template_path or default_template_path())
+    template = load_template(template_path or default_template_path(), _overrides(overrides), command=command)
     return template, [load_seed(path) for path in seed_paths]
 
 
@@ -57,7 +76,7 @@ def serve(args: argparse.Namespace, stdout: TextIO) -> int:
     from leasing_cli.gateway import AuthorizerCache, GatewayHTTPServer, LocalApiGateway, add_health_route
     from leasing_cli.local_system import local_system
 
-    template, seeds = _load(args.template, args.seed)
+    template, seeds = _load(args.template, args.seed, args.parameter_overrides)
     if args.authorizer_cache_ttl is not None and args.authorizer_cache_ttl < 0:
         raise CommandError("--authorizer-cache-ttl must be 0 or more seconds")
     cache: AuthorizerCache | None = None
@@ -131,7 +150,9 @@ def serve(args: argparse.Namespace, stdout: TextIO) -> int:
 def invoke(args: argparse.Namespace, stdout: TextIO) -> int:
     from leasing_cli.local_system import local_system
 
-    template, seeds = _load(args.template, args.seed or [str(DEFAULT_SEED)])
+    template, seeds = _load(
+        args.template, args.seed or [str(DEFAULT_SEED)], args.parameter_overrides, "local_invoke"
+    )
     if args.function not in template.functions:
         known = ", ".join(sorted(template.functions))
         raise CommandError(f"no function {args.function!r} in {template.path.name}; known: {known}")
@@ -174,6 +195,16 @@ def openapi(args: argparse.Namespace, stdout: TextIO) -> int:
 # ----------------------------------------------------------------------------------------- CLI
 
 
+def _parameter_overrides_option(parser: argparse.ArgumentParser, command: str) -> None:
+    parser.add_argument(
+        "--parameter-overrides",
+        nargs="+",
+        metavar="KEY=VALUE",
+        help=f"template parameters (default: samconfig.toml [default.{command}.parameters], "
+        "as `sam local` reads them; then the template's defaults)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="leasing", description="Run the leasing service locally from template.yaml (no Docker, no AWS)."
@@ -192,6 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="use this DynamoDB-compatible endpoint instead of the embedded one",
     )
     serve_parser.add_argument("--template", metavar="PATH", help="SAM template (default: template.yaml)")
+    _parameter_overrides_option(serve_parser, "local_start_api")
     serve_parser.add_argument(
         "--access-log", action="store_true", help="log method, path and status per request"
     )
@@ -226,6 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="seed file (repeatable; default seeds/demo.json)",
     )
     invoke_parser.add_argument("--template", metavar="PATH", help="SAM template (default: template.yaml)")
+    _parameter_overrides_option(invoke_parser, "local_invoke")
     invoke_parser.set_defaults(handler=invoke)
     openapi_parser = commands.add_parser("openapi", help="print the merged OpenAPI 3 document of every route")
     openapi_parser.add_argument("--template", metavar="PATH", help="SAM template (default: template.yaml)")

@@ -1,13 +1,17 @@
 """Read `template.yaml` into a typed model the local runtime can run, and create its tables.
 
 CloudFormation short tags (`!Ref`, `!GetAtt`, `!Sub`, ...) are loaded as their long forms, and the
-intrinsic functions the runtime needs are resolved locally: parameters take their defaults, a table
-is named by its logical id, an event bus by its resolved `Name`, the region is `us-east-1`.
+intrinsic functions the runtime needs are resolved locally: parameters take the values `sam local`
+would give them (the `parameter_overrides` of `samconfig.toml`'s `default` environment for the
+local command, then the template's defaults), a table is named by its logical id, an event bus by
+its resolved `Name`, the region is `us-east-1`.
 """
 
 from __future__ import annotations
 
 import re
+import shlex
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -21,6 +25,8 @@ if TYPE_CHECKING:
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
 STACK_NAME = "leasing-local"
+SAMCONFIG = "samconfig.toml"
+LOCAL_COMMAND = "local_start_api"  # `leasing serve` is the local runtime of `sam local start-api`
 
 PSEUDO_PARAMETERS: dict[str, str] = {
     "AWS::Region": REGION,
@@ -405,10 +411,54 @@ class _Resolver:
         raise TemplateError(f"{key} is not supported by the local runtime")
 
 
-def _parameters(document: Mapping[str, Any]) -> dict[str, Parameter]:
+def parse_parameter_overrides(text: str) -> dict[str, str]:
+    """`Key=Value Key2="a b"` (SAM CLI's `parameter_overrides` syntax) → a mapping."""
+    overrides: dict[str, str] = {}
+    try:
+        words = shlex.split(text)
+    except ValueError as error:
+        raise TemplateError(f"parameter overrides {text!r}: {error}") from None
+    for word in words:
+        name, separator, value = word.partition("=")
+        if not separator or not name:
+            raise TemplateError(f"parameter override {word!r} is not Key=Value")
+        if name.startswith("ParameterKey="):  # SAM's long form is not supported: say so
+            raise TemplateError("use Key=Value parameter overrides")
+        overrides[name] = value
+    return overrides
+
+
+def samconfig_overrides(
+    template_path: Path, command: str = LOCAL_COMMAND, config_env: str = "default"
+) -> dict[str, str]:
+    """The `parameter_overrides` SAM CLI would apply to `command` from the `samconfig.toml` next to
+    the template: the command's own section, else the environment's `global` section."""
+    config_file = template_path.parent / SAMCONFIG
+    if not config_file.is_file():
+        return {}
+    try:
+        config = tomllib.loads(config_file.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise TemplateError(f"cannot read {config_file}: {error}") from error
+    environment = config.get(config_env) or {}
+    for section in (command, "global"):
+        value = ((environment.get(section) or {}).get("parameters") or {}).get("parameter_overrides")
+        if value is not None:
+            return parse_parameter_overrides(value if isinstance(value, str) else " ".join(value))
+    return {}
+
+
+def _parameters(document: Mapping[str, Any], overrides: Mapping[str, str]) -> dict[str, Parameter]:
     parameters: dict[str, Parameter] = {}
-    for name, spec in (document.get("Parameters") or {}).items():
-        default = spec.get("Default")
+    specs = document.get("Parameters") or {}
+    unknown = sorted(set(overrides) - set(specs))
+    if unknown:
+        raise TemplateError(f"parameter overrides name no parameter of the template: {', '.join(unknown)}")
+    for name, spec in specs.items():
+        default = overrides.get(name, spec.get("Default"))
+        allowed = spec.get("AllowedValues")
+        if name in overrides and allowed is not None and overrides[name] not in [str(v) for v in allowed]:
+            raise TemplateError(f"parameter {name}={overrides[name]!r} is not one of {allowed}")
         parameters[name] = Parameter(
             name=name,
             type=str(spec.get("Type", "String")),
@@ -686,8 +736,16 @@ def _functions(template: Template, globals_: Mapping[str, Any], api: Api | None)
     return functions
 
 
-def load_template(path: Path | str) -> Template:
-    """Read a SAM template and resolve what the local runtime needs from it."""
+def load_template(
+    path: Path | str,
+    parameter_overrides: Mapping[str, str] | None = None,
+    *,
+    command: str = LOCAL_COMMAND,
+) -> Template:
+    """Read a SAM template and resolve what the local runtime needs from it.
+
+    Parameters take `parameter_overrides` when given, else the `samconfig.toml` overrides of
+    `command` (as `sam local` applies them), else their defaults."""
     template_path = Path(path).resolve()
     try:
         document = yaml.load(template_path.read_text(encoding="utf-8"), Loader=CloudFormationLoader)  # noqa: S506
@@ -697,7 +755,12 @@ def load_template(path: Path | str) -> Template:
         raise TemplateError(f"{template_path} has no Resources section")
     template = Template(
         path=template_path,
-        parameters=_parameters(document),
+        parameters=_parameters(
+            document,
+            samconfig_overrides(template_path, command)
+            if parameter_overrides is None
+            else parameter_overrides,
+        ),
         resources=document["Resources"],
         conditions=dict(document.get("Conditions") or {}),
     )

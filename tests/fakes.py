@@ -23,6 +23,7 @@ from layers_common.repository.records import (
     RequestContext,
     ScheduledPostRecord,
     StoredResponse,
+    WriteCount,
 )
 
 
@@ -170,11 +171,16 @@ class FakeLeasingStore:
         self.rate_counts[(key_id, window.name)] = count + 1
         return count + 1
 
-    def decrement_window(self, key_id: str, window: RateWindow) -> None:
-        count = self.rate_counts.get((key_id, window.name), 0)
-        if count <= 0:
-            raise ConditionFailed(f"window {window.name} is already at zero")
-        self.rate_counts[(key_id, window.name)] = count - 1
+    def count_write(self, key_id: str, day: RateWindow, minute_start: int, minute_limit: int) -> WriteCount:
+        self._enter("count_write")
+        minute_name = f"write#m{minute_start}"
+        day_count = self.rate_counts.get((key_id, day.name), 0)
+        minute_count = self.rate_counts.get((key_id, minute_name), 0)
+        if day_count >= day.limit or minute_count >= minute_limit:
+            return WriteCount(False, minute_count, day_count)
+        self.rate_counts[(key_id, day.name)] = day_count + 1
+        self.rate_counts[(key_id, minute_name)] = minute_count + 1
+        return WriteCount(True, minute_count + 1, day_count + 1)
 
     # -- organizations, projects, wallets ----------------------------------------------------
 
@@ -326,9 +332,11 @@ class FakeLeasingStore:
         posts = self.posts.get(social_account_id, {})
         return [posts[post_id] for post_id in sorted(posts)]
 
-    def cancel_scheduled_post(self, social_account_id: str, post_id: str, at: str) -> bool:
+    def cancel_scheduled_post(
+        self, social_account_id: str, post_id: str, at: str, *, lease_id: str | None = None
+    ) -> bool:
         post = self.posts.get(social_account_id, {}).get(post_id)
-        if post is None or post.status != "queued":
+        if post is None or post.status != "queued" or post.lease_id != lease_id:
             return False
         self.posts[social_account_id][post_id] = post._replace(status="canceled")
         return True

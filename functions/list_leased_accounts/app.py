@@ -6,19 +6,32 @@ import gc
 
 gc.disable()  # cold start: no collections while the init builds long-lived objects (docs/decisions.md)
 
+from functools import cache
 from typing import Annotated, Literal
 
+from annotated_types import Ge, Le
+from pydantic import BeforeValidator
+
+from layers_common.cursor import signing_key
 from layers_common.dependencies import dependencies
 from layers_common.http.api import api_handler
 from layers_common.http.routing import Call, Path, Query, Router
+from layers_common.http.validation import decimal_digits
 from layers_common.models.leased_account import LeasedAccountPage
 from layers_common.principal import LEASED_WRITE
 from layers_common.services.list_leased_accounts import list_leased_accounts
 
 app = Router()
 
+
+@cache
+def _cursor_key() -> bytes:
+    return signing_key(dependencies().settings.cursor_signing_key)
+
+
 Status = Annotated[Literal["assigned", "disconnected"], Query()]
-Limit = Annotated[int, Query(ge=1, le=200)]
+# Canonical decimal digits first (`1_0`, `+5`, `5.0`, ` 5` are 422), then the range.
+Limit = Annotated[int, Ge(1), Le(200), BeforeValidator(decimal_digits), Query()]
 Cursor = Annotated[str | None, Query(min_length=1, max_length=2048)]
 
 
@@ -43,6 +56,7 @@ def list_project_leased_accounts(
         status=status,
         limit=limit,
         cursor=cursor,
+        cursor_key=_cursor_key(),
     )
 
 
@@ -67,6 +81,7 @@ def list_org_leased_accounts(
         status=status,
         limit=limit,
         cursor=cursor,
+        cursor_key=_cursor_key(),
     )
 
 

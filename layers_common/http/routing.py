@@ -135,6 +135,9 @@ def _parameters(endpoint: Endpoint) -> tuple[tuple[Parameter, ...], str | None, 
             raise TypeError(f"{endpoint.__qualname__}: annotate {name!r} with Path, Query, Header or Body")
         annotation, *extras = typing.get_args(hint)
         markers = [extra for extra in extras if isinstance(extra, Param)]
+        others = [extra for extra in extras if not isinstance(extra, Param)]
+        if others:  # validators such as `BeforeValidator` stay with the type (Powertools keeps them too)
+            annotation = typing.Annotated[(annotation, *others)]
         if len(markers) != 1:
             raise TypeError(f"{endpoint.__qualname__}: {name!r} needs exactly one Path/Query/Header/Body")
         marker = markers[0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -9,6 +10,18 @@ from layers_common.errors import Issue, ValidationFailed
 
 HEADER_NAMES = {"idempotency-key": "Idempotency-Key"}  # wire spelling of lower-cased header names
 _LOCATIONS = {"body", "query", "path", "header"}
+
+
+_DECIMAL = re.compile(r"^(?:0|[1-9][0-9]{0,17})$")
+
+
+def decimal_digits(value: Any) -> Any:
+    """`BeforeValidator` of integer query parameters: canonical decimal digits only (`50`), so
+    `1_0`, `+5`, `5.0`, ` 5` and `05` are refused, although `int()` would take them. Anything but
+    a string (several values given) is left to the type's own validation."""
+    if isinstance(value, str) and not _DECIMAL.match(value):
+        raise ValueError("must be written in decimal digits only, without sign, spaces or leading zeros")
+    return value
 
 
 def issue_path(loc: Sequence[int | str]) -> str:

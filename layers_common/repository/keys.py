@@ -42,6 +42,11 @@ def ledger_entry(org_id: str, entry_id: str) -> tuple[str, str]:
 LEDGER_PREFIX = "LEDGER#"
 
 
+def lease_end(org_id: str, lease_id: str) -> tuple[str, str]:
+    """Marker that a lease's end is in the ledger (once per lease, kept as long as the lease)."""
+    return f"ORG#{org_id}", f"LEASEEND#{lease_id}"
+
+
 def account(social_account_id: str) -> tuple[str, str]:
     return f"ACCT#{social_account_id}", "ACCT"
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
+from layers_common.clock import LEDGER_ID_PREFIX
 from layers_common.repository import keys
 from layers_common.repository.dynamodb import (
     Item,
@@ -31,6 +33,7 @@ from layers_common.repository.records import (
     RequestContext,
     ScheduledPostRecord,
     StoredResponse,
+    WriteCount,
 )
 
 if TYPE_CHECKING:
@@ -45,6 +48,7 @@ AcceptOutcome = Literal["accepted", "request_id_taken", "claim_lost"]
 ClaimOutcome = Literal["claimed", "account_taken", "wallet_short", "request_moved"]
 RenewOutcome = Literal["renewed", "lease_moved", "wallet_short"]
 CONSUMED_RETENTION_SECONDS = 30 * 24 * 3600
+_BATCH_GET_LIMIT = 100
 
 
 class TransactionRefused(RuntimeError):
@@ -100,6 +104,46 @@ def api_key_item(record: ApiKeyRecord) -> Item:
         "scopes": list(record.scopes),
         "tier": record.tier,
         "status": record.status,
+    }
+
+
+def account_item(account: AccountRecord) -> Item:
+    """A social account: pool accounts are in the `POOL#<vertical>` index only while available."""
+    item: Item = {
+        "entity": "account",
+        "socialAccountId": account.social_account_id,
+        "kind": account.kind,
+        "handle": account.handle,
+        "platform": account.platform,
+        "followers": account.followers,
+    }
+    if account.kind == "connected":
+        item.update(orgId=account.org_id, projectId=account.project_id, status=account.status or "connected")
+    else:
+        vertical_key = (account.vertical or "").strip().lower()
+        if (account.pool_status or "available") == "available":
+            item.update(gsi1pk=keys.pool_vertical(vertical_key), gsi1sk=account.social_account_id)
+        item.update(
+            poolStatus=account.pool_status or "available",
+            leaseId=account.lease_id,
+            leasedOrgId=account.leased_org_id,
+            vertical=account.vertical,
+            verticalKey=vertical_key,
+            language=account.language,
+            geo=list(account.geo),
+            monthlyPriceCents=account.monthly_price_cents,
+        )
+    return item
+
+
+def scheduled_post_item(post: ScheduledPostRecord) -> Item:
+    return {
+        "entity": "scheduledPost",
+        "scheduledPostId": post.scheduled_post_id,
+        "socialAccountId": post.social_account_id,
+        "status": post.status,
+        "scheduledFor": post.scheduled_for,
+        **({"leaseId": post.lease_id} if post.lease_id is not None else {}),
     }
 
 
@@ -243,6 +287,47 @@ class LeasingRepository:
             TableName=self.table_name, Item=to_attributes({"pk": pk, "sk": sk, **attributes})
         )
 
+    def put_new(self, pk_sk: tuple[str, str], attributes: Item) -> bool:
+        """Write an item only if nothing has its key; False (nothing written) if something has."""
+        pk, sk = pk_sk
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item=to_attributes({"pk": pk, "sk": sk, **attributes}),
+                ConditionExpression="attribute_not_exists(#pk)",
+                ExpressionAttributeNames={"#pk": "pk"},
+            )
+        except Exception as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def existing_keys(self, wanted: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which of these keys hold an item (BatchGetItem, consistent, keys only)."""
+        unique = sorted(set(wanted))
+        found: set[tuple[str, str]] = set()
+        for start in range(0, len(unique), _BATCH_GET_LIMIT):
+            chunk = unique[start : start + _BATCH_GET_LIMIT]
+            pending: list[dict[str, Any]] = [_key(pk_sk) for pk_sk in chunk]
+            while pending:
+                response = self.client.batch_get_item(
+                    RequestItems={
+                        self.table_name: {
+                            "Keys": pending,
+                            "ConsistentRead": True,
+                            "ProjectionExpression": "#pk, #sk",
+                            "ExpressionAttributeNames": {"#pk": "pk", "#sk": "sk"},
+                        }
+                    }
+                )
+                for raw in response.get("Responses", {}).get(self.table_name, []):
+                    item = from_attributes(raw)
+                    found.add((str(item["pk"]), str(item["sk"])))
+                unprocessed: dict[str, Any] = dict(response.get("UnprocessedKeys") or {})
+                pending = list((unprocessed.get(self.table_name) or {}).get("Keys") or [])
+        return found
+
     def _query_prefix(self, pk: str, prefix: str) -> list[Item]:
         return self._query_all(
             TableName=self.table_name,
@@ -307,14 +392,16 @@ class LeasingRepository:
             env=item["env"],
             scopes=tuple(item.get("scopes") or ()),
             tier=item.get("tier", "standard"),
-            status=item.get("status", "active"),
+            status=str(item.get("status") or ""),  # a missing status is refused (fail closed)
         )
 
     def get_org(self, org_id: str) -> OrgRecord | None:
         item = self._get(keys.org(org_id))
         if item is None:
             return None
-        return OrgRecord(org_id=item["orgId"], name=item.get("name", ""), status=item.get("status", "active"))
+        return OrgRecord(
+            org_id=item["orgId"], name=item.get("name", ""), status=str(item.get("status") or "")
+        )
 
     # -- rate limiting ---------------------------------------------------------------------
 
@@ -340,16 +427,76 @@ class LeasingRepository:
             raise
         return int(response["Attributes"]["count"]["N"])
 
-    def decrement_window(self, key_id: str, window: RateWindow) -> None:
-        """Give back one call counted by `increment_window` (a call another limit rejected)."""
-        self.client.update_item(
-            TableName=self.table_name,
-            Key=_key(keys.rate_window(key_id, window.name)),
-            UpdateExpression="ADD #count :minus_one",
-            ConditionExpression="#count > :zero",
-            ExpressionAttributeNames={"#count": "count"},
-            ExpressionAttributeValues={":minus_one": {"N": "-1"}, ":zero": {"N": "0"}},
-        )
+    def count_write(self, key_id: str, day: RateWindow, minute_start: int, minute_limit: int) -> WriteCount:
+        """Count one write in its UTC day and its minute, both or neither, on the day's one item.
+
+        Usually one UpdateItem (same minute as the item's); the first write of a minute moves the
+        item to it (a second UpdateItem). A refused write changes nothing: one read then says how
+        full the day and the minute are. A writer whose clock is behind the item's minute counts
+        in the item's minute."""
+        key = _key(keys.rate_window(key_id, day.name))
+        same_minute_names = {"#day": "dayCount", "#minute": "minute", "#mcount": "minuteCount"}
+        names = {**same_minute_names, "#expires": "expiresAt"}
+        for _ in range(3):
+            try:
+                response = self.client.update_item(
+                    TableName=self.table_name,
+                    Key=key,
+                    UpdateExpression="ADD #day :one, #mcount :one",
+                    ConditionExpression="#minute = :minute AND #mcount < :minute_limit AND #day < :day_limit",
+                    ExpressionAttributeNames={
+                        "#day": "dayCount",
+                        "#minute": "minute",
+                        "#mcount": "minuteCount",
+                    },
+                    ExpressionAttributeValues={
+                        ":one": {"N": "1"},
+                        ":minute": {"N": str(minute_start)},
+                        ":minute_limit": {"N": str(minute_limit)},
+                        ":day_limit": {"N": str(day.limit)},
+                    },
+                    ReturnValues="UPDATED_NEW",
+                )
+                attributes = response["Attributes"]
+                return WriteCount(True, int(attributes["minuteCount"]["N"]), int(attributes["dayCount"]["N"]))
+            except Exception as error:
+                if error_code(error) != "ConditionalCheckFailedException":
+                    raise
+            try:
+                response = self.client.update_item(
+                    TableName=self.table_name,
+                    Key=key,
+                    UpdateExpression=(
+                        "SET #minute = :minute, #mcount = :one, #expires = if_not_exists(#expires, :expires) "
+                        "ADD #day :one"
+                    ),
+                    ConditionExpression=(
+                        "(attribute_not_exists(#minute) OR #minute < :minute) "
+                        "AND (attribute_not_exists(#day) OR #day < :day_limit)"
+                    ),
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues={
+                        ":one": {"N": "1"},
+                        ":minute": {"N": str(minute_start)},
+                        ":day_limit": {"N": str(day.limit)},
+                        ":expires": {"N": str(day.expires_at)},
+                    },
+                    ReturnValues="UPDATED_NEW",
+                )
+                return WriteCount(True, 1, int(response["Attributes"]["dayCount"]["N"]))
+            except Exception as error:
+                if error_code(error) != "ConditionalCheckFailedException":
+                    raise
+            item = self._get(keys.rate_window(key_id, day.name), consistent=True) or {}
+            day_count = int(item.get("dayCount", 0))
+            item_minute = int(item.get("minute", -1))
+            minute_count = int(item.get("minuteCount", 0)) if item_minute == minute_start else 0
+            if day_count >= day.limit or (item_minute == minute_start and minute_count >= minute_limit):
+                return WriteCount(False, minute_count, day_count)
+            if item_minute > minute_start:
+                minute_start = item_minute  # another writer's clock is ahead: count in its minute
+            # else the item changed between the two updates (a concurrent writer): try again
+        raise RuntimeError(f"rate-limit counter {day.name} of {key_id} kept changing")
 
     # -- organizations, projects, wallets --------------------------------------------------
 
@@ -495,7 +642,7 @@ class LeasingRepository:
 
     # -- lease requests --------------------------------------------------------------------
 
-    def _lease_request_item(self, request: LeaseRequestRecord) -> Item:
+    def lease_request_item(self, request: LeaseRequestRecord) -> Item:
         pk, sk = keys.lease_request(request.org_id, request.request_id)
         return {
             "pk": pk,
@@ -518,7 +665,7 @@ class LeasingRepository:
 
     def put_lease_request(self, request: LeaseRequestRecord) -> None:
         """Write a lease request as it is (seeding and ops; the API goes through `accept_lease_request`)."""
-        self.client.put_item(TableName=self.table_name, Item=to_attributes(self._lease_request_item(request)))
+        self.client.put_item(TableName=self.table_name, Item=to_attributes(self.lease_request_item(request)))
 
     def accept_lease_request(
         self,
@@ -530,7 +677,7 @@ class LeasingRepository:
         now_epoch: int,
     ) -> AcceptOutcome:
         """Request + outbox item (+ idempotency completion) in one transaction."""
-        item = self._lease_request_item(request)
+        item = self.lease_request_item(request)
         operations: list[dict[str, Any]] = [
             {
                 "Put": {
@@ -571,15 +718,17 @@ class LeasingRepository:
             index, pk_name, sk_name = "gsi2", "gsi2pk", "gsi2sk"
             pk = keys.project_leases(org_id, project_id, status)
         condition = "#pk = :pk"
+        names = {"#pk": pk_name}
         values: dict[str, Any] = {":pk": {"S": pk}}
         if after is not None:
             condition += " AND #sk < :after"
+            names["#sk"] = sk_name
             values[":after"] = {"S": after}
         response = self.client.query(
             TableName=self.table_name,
             IndexName=index,
             KeyConditionExpression=condition,
-            ExpressionAttributeNames={"#pk": pk_name, "#sk": sk_name} if after else {"#pk": pk_name},
+            ExpressionAttributeNames=names,
             ExpressionAttributeValues=values,
             ScanIndexForward=False,
             Limit=limit + 1,
@@ -598,7 +747,7 @@ class LeasingRepository:
         """Write a lease and point its pool account at it (seeding and assignment share this shape)."""
         self._transact(
             [
-                {"Put": {"TableName": self.table_name, "Item": to_attributes(self._lease_item(lease))}},
+                {"Put": {"TableName": self.table_name, "Item": to_attributes(self.lease_item(lease))}},
                 {
                     "Update": {
                         "TableName": self.table_name,
@@ -629,7 +778,7 @@ class LeasingRepository:
             ]
         )
 
-    def _lease_item(self, lease: LeaseRecord) -> Item:
+    def lease_item(self, lease: LeaseRecord) -> Item:
         pk, sk = keys.lease(lease.org_id, lease.lease_id)
         order = keys.lease_order(lease.assigned_at, lease.lease_id)
         return {
@@ -824,7 +973,7 @@ class LeasingRepository:
         lease_put = {
             "Put": {
                 "TableName": self.table_name,
-                "Item": to_attributes(self._lease_item(lease)),
+                "Item": to_attributes(self.lease_item(lease)),
                 "ConditionExpression": "attribute_not_exists(#pk)",
                 "ExpressionAttributeNames": {"#pk": "pk"},
             }
@@ -1039,20 +1188,64 @@ class LeasingRepository:
             raise TransactionRefused(failed)
         return "returned"
 
-    def record_ledger_once(self, entry: LedgerEntry, *, consumer: str, event_id: str, now_epoch: int) -> bool:
-        """Append a ledger entry for an event exactly once (False on a duplicate delivery)."""
+    def record_lease_end(
+        self, entry: LedgerEntry, *, consumer: str, event_id: str, now_epoch: int
+    ) -> Literal["recorded", "duplicate", "already_recorded", "no_such_lease"]:
+        """Append a lease's `lease_ended` ledger entry once per lease, for an ended lease only.
+
+        One transaction: the event's consumed marker, the lease's end marker (so another event
+        about the same lease records nothing), a check that the lease exists in the entry's
+        organization for that account (an event about no such lease records nothing), and the
+        ledger entry."""
+        assert entry.lease_id is not None
+        marker_pk, marker_sk = keys.lease_end(entry.org_id, entry.lease_id)
+        lease_check = {
+            "ConditionCheck": {
+                "TableName": self.table_name,
+                "Key": _key(keys.lease(entry.org_id, entry.lease_id)),
+                "ConditionExpression": "attribute_exists(#pk) AND #account = :account",
+                "ExpressionAttributeNames": {"#pk": "pk", "#account": "socialAccountId"},
+                "ExpressionAttributeValues": {":account": {"S": entry.social_account_id or ""}},
+            }
+        }
+        marker = {
+            "Put": {
+                "TableName": self.table_name,
+                "Item": to_attributes(
+                    {
+                        "pk": marker_pk,
+                        "sk": marker_sk,
+                        "entity": "leaseEnd",
+                        "orgId": entry.org_id,
+                        "leaseId": entry.lease_id,
+                        "entryId": entry.entry_id,
+                    }
+                ),
+                "ConditionExpression": "attribute_not_exists(#pk)",
+                "ExpressionAttributeNames": {"#pk": "pk"},
+            }
+        }
         failed = self._transact_checked(
-            [self._consumed_put(consumer, event_id, now_epoch), self._ledger_put(entry)]
+            [self._consumed_put(consumer, event_id, now_epoch), marker, lease_check, self._ledger_put(entry)]
         )
-        if failed is not None:
-            if failed[0] == CONDITION_FAILED:
-                return False
+        if failed is None:
+            return "recorded"
+        if failed[0] == CONDITION_FAILED:
+            return "duplicate"
+        if CONDITION_FAILED not in failed[1:3]:
             raise TransactionRefused(failed)
-        return True
+        if not self.mark_consumed(consumer, event_id, now_epoch):
+            return "duplicate"
+        return "already_recorded" if failed[1] == CONDITION_FAILED else "no_such_lease"
 
     def list_ledger(self, org_id: str) -> list[LedgerEntry]:
+        """Every ledger entry of an organization, oldest first.
+
+        New entries sort by time under `LEDGER#` (`led_<ULID of their at>`); entries written with
+        older ids (a bare ULID for operator credits) do not, so the order is made here: by `at`,
+        then by the ULID's own time and randomness."""
         pk, _ = keys.org(org_id)
-        return [
+        entries = [
             LedgerEntry(
                 org_id=item["orgId"],
                 entry_id=item["entryId"],
@@ -1067,6 +1260,7 @@ class LeasingRepository:
             )
             for item in self._query_prefix(pk, keys.LEDGER_PREFIX)
         ]
+        return sorted(entries, key=lambda entry: (entry.at, entry.entry_id.removeprefix(LEDGER_ID_PREFIX)))
 
     # -- social accounts, scheduled posts, audit -------------------------------------------
 
@@ -1075,33 +1269,7 @@ class LeasingRepository:
         return _account_from_item(item) if item else None
 
     def put_account(self, account: AccountRecord) -> None:
-        item: Item = {
-            "entity": "account",
-            "socialAccountId": account.social_account_id,
-            "kind": account.kind,
-            "handle": account.handle,
-            "platform": account.platform,
-            "followers": account.followers,
-        }
-        if account.kind == "connected":
-            item.update(
-                orgId=account.org_id, projectId=account.project_id, status=account.status or "connected"
-            )
-        else:
-            vertical_key = (account.vertical or "").strip().lower()
-            if (account.pool_status or "available") == "available":
-                item.update(gsi1pk=keys.pool_vertical(vertical_key), gsi1sk=account.social_account_id)
-            item.update(
-                poolStatus=account.pool_status or "available",
-                leaseId=account.lease_id,
-                leasedOrgId=account.leased_org_id,
-                vertical=account.vertical,
-                verticalKey=vertical_key,
-                language=account.language,
-                geo=list(account.geo),
-                monthlyPriceCents=account.monthly_price_cents,
-            )
-        self._put(keys.account(account.social_account_id), item)
+        self._put(keys.account(account.social_account_id), account_item(account))
 
     def list_scheduled_posts(self, social_account_id: str) -> list[ScheduledPostRecord]:
         pk, _ = keys.account(social_account_id)
@@ -1111,40 +1279,46 @@ class LeasingRepository:
                 social_account_id=item["socialAccountId"],
                 status=item["status"],
                 scheduled_for=item.get("scheduledFor"),
+                lease_id=item.get("leaseId"),
             )
             for item in self._query_prefix(pk, keys.POST_PREFIX)
         ]
 
     def put_scheduled_post(self, post: ScheduledPostRecord) -> None:
-        self._put(
-            keys.scheduled_post(post.social_account_id, post.scheduled_post_id),
-            {
-                "entity": "scheduledPost",
-                "scheduledPostId": post.scheduled_post_id,
-                "socialAccountId": post.social_account_id,
-                "status": post.status,
-                "scheduledFor": post.scheduled_for,
-            },
-        )
+        pk_sk = keys.scheduled_post(post.social_account_id, post.scheduled_post_id)
+        self._put(pk_sk, scheduled_post_item(post))
 
-    def _cancel_post_update(self, social_account_id: str, post_id: str, at: str) -> dict[str, Any]:
+    def _cancel_post_update(
+        self, social_account_id: str, post_id: str, at: str, lease_id: str | None
+    ) -> dict[str, Any]:
+        """Cancel a queued post of `lease_id` (None: a post that belongs to no lease)."""
+        names = {"#status": "status", "#at": "canceledAt", "#lease": "leaseId"}
+        values: dict[str, Any] = {
+            ":canceled": {"S": "canceled"},
+            ":queued": {"S": "queued"},
+            ":at": {"S": at},
+        }
+        if lease_id is None:
+            owner = "(attribute_not_exists(#lease) OR attribute_type(#lease, :null_type))"
+            values[":null_type"] = {"S": "NULL"}
+        else:
+            owner = "#lease = :lease"
+            values[":lease"] = {"S": lease_id}
         return {
             "TableName": self.table_name,
             "Key": _key(keys.scheduled_post(social_account_id, post_id)),
             "UpdateExpression": "SET #status = :canceled, #at = :at",
-            "ConditionExpression": "#status = :queued",
-            "ExpressionAttributeNames": {"#status": "status", "#at": "canceledAt"},
-            "ExpressionAttributeValues": {
-                ":canceled": {"S": "canceled"},
-                ":queued": {"S": "queued"},
-                ":at": {"S": at},
-            },
+            "ConditionExpression": f"#status = :queued AND {owner}",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
         }
 
-    def cancel_scheduled_post(self, social_account_id: str, post_id: str, at: str) -> bool:
-        """Cancel one post if it is still queued; False if it no longer was."""
+    def cancel_scheduled_post(
+        self, social_account_id: str, post_id: str, at: str, *, lease_id: str | None = None
+    ) -> bool:
+        """Cancel one post if it is still queued and still `lease_id`'s; False if not."""
         try:
-            self.client.update_item(**self._cancel_post_update(social_account_id, post_id, at))
+            self.client.update_item(**self._cancel_post_update(social_account_id, post_id, at, lease_id))
         except Exception as error:
             if error_code(error) == "ConditionalCheckFailedException":
                 return False
@@ -1189,7 +1363,7 @@ class LeasingRepository:
             }
         }
         posts = [
-            {"Update": self._cancel_post_update(account.social_account_id, post_id, disconnected_at)}
+            {"Update": self._cancel_post_update(account.social_account_id, post_id, disconnected_at, None)}
             for post_id in post_ids
         ]
         failed = self._transact_checked(

@@ -110,6 +110,9 @@ class ScheduledPostRecord(NamedTuple):
     social_account_id: str
     status: str  # queued | published | failed | canceled
     scheduled_for: str | None
+    # The lease the post belongs to when it was queued on a leased pool account; None for a
+    # connected (BYO) account's own posts. A lease's release cancels its own posts only.
+    lease_id: str | None = None
 
 
 class AuditEntry(NamedTuple):
@@ -135,6 +138,14 @@ class RateWindow(NamedTuple):
     name: str
     limit: int
     expires_at: int
+
+
+class WriteCount(NamedTuple):
+    """A write's outcome on its day's counter: counted or not, and the minute's and day's counts."""
+
+    counted: bool
+    minute_count: int
+    day_count: int
 
 
 class RequestContext(NamedTuple):

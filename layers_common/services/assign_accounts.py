@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from layers_common.clock import Clock, add_months, epoch_seconds, isoformat, new_id
+from layers_common.clock import Clock, add_months, epoch_seconds, isoformat, ledger_entry_id, new_id
 from layers_common.models.events import LeasedAccountAssigned, LeaseRequestCompleted, LeaseRequested
 from layers_common.observability import logger
 from layers_common.repository.leasing_repository import ClaimOutcome
@@ -193,7 +193,7 @@ def _claim(
     )
     ledger = LedgerEntry(
         org_id=request.org_id,
-        entry_id=new_id("led"),
+        entry_id=ledger_entry_id(at),
         type="charge",
         amount_cents=price,
         at=at,

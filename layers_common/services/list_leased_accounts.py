@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from typing import Protocol
 
 from layers_common.clock import looks_like_id
-from layers_common.errors import NotFound, ValidationFailed
+from layers_common.cursor import decode_cursor, encode_cursor
+from layers_common.errors import NotFound
 from layers_common.models.leased_account import LeasedAccountPage, LeasedAccountView
 from layers_common.repository.records import LeasePage, LeaseRecord
 
@@ -19,33 +17,6 @@ class LeaseLister(Protocol):
     def list_leases(
         self, org_id: str, project_id: str | None, status: str, limit: int, after: str | None
     ) -> LeasePage: ...
-
-
-def _encode_cursor(position: str, status: str, project_id: str | None) -> str:
-    payload = json.dumps({"v": 1, "after": position, "status": status, "projectId": project_id})
-    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str, status: str, project_id: str | None) -> str:
-    """The position a cursor stands for; a cursor of another listing or a forged one is a 422.
-
-    The position only ever selects within the caller's own partition, so a forged cursor cannot
-    reach another organization's data.
-    """
-    try:
-        payload = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        position = payload["after"]
-        valid = (
-            payload.get("v") == 1
-            and isinstance(position, str)
-            and payload.get("status") == status
-            and payload.get("projectId") == project_id
-        )
-    except (ValueError, TypeError, KeyError, binascii.Error):
-        valid = False
-    if not valid:
-        raise ValidationFailed.at("cursor", "is not a cursor returned by this listing")
-    return str(position)
 
 
 def view(lease: LeaseRecord) -> LeasedAccountView:
@@ -73,12 +44,24 @@ def list_leased_accounts(
     status: str,
     limit: int,
     cursor: str | None,
+    cursor_key: bytes,
 ) -> LeasedAccountPage:
-    after = _decode_cursor(cursor, status, project_id) if cursor is not None else None
+    """One page; a cursor is checked (signature, organization, status, project) before any read."""
+    after = (
+        decode_cursor(cursor_key, cursor, org_id=org_id, status=status, project_id=project_id)
+        if cursor is not None
+        else None
+    )
     if project_id is not None and (
         not looks_like_id(project_id) or not store.project_exists(org_id, project_id)
     ):
         raise NotFound("Project")
     page = store.list_leases(org_id, project_id, status, limit, after)
-    next_cursor = _encode_cursor(page.last_order_key, status, project_id) if page.last_order_key else None
+    next_cursor = (
+        encode_cursor(
+            cursor_key, org_id=org_id, position=page.last_order_key, status=status, project_id=project_id
+        )
+        if page.last_order_key
+        else None
+    )
     return LeasedAccountPage(items=[view(lease) for lease in page.leases], next_cursor=next_cursor)

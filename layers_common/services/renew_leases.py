@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from layers_common.clock import add_months, epoch_seconds, isoformat, new_id, parse_iso
+from layers_common.clock import add_months, epoch_seconds, isoformat, ledger_entry_id, new_id, parse_iso
 from layers_common.models.events import LeasedAccountReleased, LeaseRenewed
 from layers_common.observability import logger
 from layers_common.repository.leasing_repository import RenewOutcome
@@ -99,7 +99,7 @@ def _renew_one(lease: LeaseRecord, now: datetime, *, store: RenewalStore, report
         )
         ledger = LedgerEntry(
             org_id=current.org_id,
-            entry_id=new_id("led"),
+            entry_id=ledger_entry_id(at),
             type="charge",
             amount_cents=current.monthly_price_cents,
             at=at,

@@ -32,7 +32,9 @@ class RevokeStore(Protocol):
 
     def list_scheduled_posts(self, social_account_id: str) -> list[ScheduledPostRecord]: ...
 
-    def cancel_scheduled_post(self, social_account_id: str, post_id: str, at: str) -> bool: ...
+    def cancel_scheduled_post(
+        self, social_account_id: str, post_id: str, at: str, *, lease_id: str | None = None
+    ) -> bool: ...
 
     def revoke_connected_account(
         self,
@@ -91,7 +93,7 @@ def revoke_social_account(
         queued = [
             post.scheduled_post_id
             for post in store.list_scheduled_posts(social_account_id)
-            if post.status == "queued"
+            if post.status == "queued" and post.lease_id is None  # the account's own posts
         ]
         # Posts keep changing under us: disconnect first, then cancel each post on its own.
         in_transaction = queued[:_POSTS_PER_TRANSACTION] if attempt < _ATTEMPTS - 1 else []

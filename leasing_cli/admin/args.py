@@ -63,6 +63,23 @@ def non_negative_cents(value: str) -> int:
     return int(value)
 
 
+def timestamp(value: str) -> str:
+    """An ISO-8601 instant, normalized to the ledger's `2026-04-18T19:24:11Z` form."""
+    from layers_common.clock import isoformat, parse_iso
+
+    try:
+        return isoformat(parse_iso(value))
+    except ValueError:
+        message = f"must be an ISO-8601 time such as 2026-04-18T19:24:11Z, got {value!r}"
+        raise argparse.ArgumentTypeError(message) from None
+
+
+def positive_count(value: str) -> int:
+    if not re.fullmatch(r"[1-9][0-9]{0,8}", value):
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1, got {value!r}")
+    return int(value)
+
+
 def key_id(value: str) -> str:
     """A key id; a whole key is accepted too (only its id is kept, the secret is dropped)."""
     parsed = parse_api_key(value)
@@ -112,8 +129,19 @@ def build_parser(prog: str = "leasing admin") -> AdminParser:
     parser.add_argument("--json", action="store_true", default=False, help="print JSON (for scripts)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    seed = _command(commands, "seed", "seed", "validate a seed file, then write it")
+    seed = _command(
+        commands,
+        "seed",
+        "seed",
+        "validate a seed file, check it against what exists, then write it (never overwrites)",
+    )
     seed.add_argument("file", metavar="FILE")
+    seed.add_argument(
+        "--i-know-this-is-a-stack",
+        dest="stack_confirmed",
+        action="store_true",
+        help="required to seed a deployed (--stack) stage; never allowed on a production stage",
+    )
 
     org = commands.add_parser("org", help="organizations").add_subparsers(
         dest="subcommand", required=True, metavar="SUBCOMMAND"
@@ -122,6 +150,12 @@ def build_parser(prog: str = "leasing admin") -> AdminParser:
     org_create.add_argument("--name", required=True, type=name)
     org_create.add_argument("--id", dest="org_id", metavar="ORG", type=identifier, help="default org_<ULID>")
     org_create.add_argument("--wallet-cents", type=non_negative_cents, default=0, metavar="N")
+    _command(org, "list", "org_list", "list organizations with status and wallet balance")
+    for verb, help_ in (
+        ("suspend", "suspend an organization (its keys answer 503)"),
+        ("resume", "resume it"),
+    ):
+        _command(org, verb, f"org_{verb}", help_).add_argument("org_id", metavar="ORG", type=identifier)
 
     project = commands.add_parser("project", help="projects").add_subparsers(
         dest="subcommand", required=True, metavar="SUBCOMMAND"
@@ -132,6 +166,8 @@ def build_parser(prog: str = "leasing admin") -> AdminParser:
     project_create.add_argument(
         "--id", dest="project_id", metavar="PRJ", type=identifier, help="default prj_<ULID>"
     )
+    project_list = _command(project, "list", "project_list", "list an organization's projects")
+    project_list.add_argument("org_id", metavar="ORG", type=identifier)
 
     key = commands.add_parser("key", help="API keys").add_subparsers(
         dest="subcommand", required=True, metavar="SUBCOMMAND"
@@ -150,6 +186,13 @@ def build_parser(prog: str = "leasing admin") -> AdminParser:
     key_create.add_argument("--env", choices=ENVS, default="test", help="default test")
     key_revoke = _command(key, "revoke", "key_revoke", "revoke an API key")
     key_revoke.add_argument("key_id", metavar="KEYID", type=key_id)
+    key_list = _command(key, "list", "key_list", "list an organization's keys (never a secret or its hash)")
+    key_list.add_argument("org_id", metavar="ORG", type=identifier)
+    for verb, help_ in (
+        ("suspend", "suspend an API key (it answers 503)"),
+        ("resume", "resume a suspended key"),
+    ):
+        _command(key, verb, f"key_{verb}", help_).add_argument("key_id", metavar="KEYID", type=key_id)
 
     wallet = commands.add_parser("wallet", help="wallets").add_subparsers(
         dest="subcommand", required=True, metavar="SUBCOMMAND"
@@ -165,6 +208,8 @@ def build_parser(prog: str = "leasing admin") -> AdminParser:
     )
     ledger_list = _command(ledger, "list", "ledger_list", "an organization's ledger, oldest first")
     ledger_list.add_argument("org_id", metavar="ORG", type=identifier)
+    ledger_list.add_argument("--since", type=timestamp, metavar="TIME", help="entries at or after TIME")
+    ledger_list.add_argument("--limit", type=positive_count, metavar="N", help="the first N entries")
 
     pool = commands.add_parser("pool", help="pool accounts").add_subparsers(
         dest="subcommand", required=True, metavar="SUBCOMMAND"

@@ -90,6 +90,7 @@ def main(argv: Sequence[str], *, stdout: TextIO | None = None, stderr: TextIO | 
             server=args.server, endpoint_url=args.endpoint_url, stack=args.stack, table=args.table
         )
         repo = AdminRepository(target.table_name, target.client)
+        args.target = target  # a command may depend on where it runs (seeding a stack)
         result, text = COMMANDS[args.action](repo, args)
     except UsageError as error:  # already names the (sub)command: `leasing admin key create: …`
         print(redact(_one_line(str(error))), file=err, flush=True)

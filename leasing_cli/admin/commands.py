@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from layers_common.api_keys import generate_api_key, hash_secret
-from layers_common.clock import SystemClock, isoformat, new_id, ulid
+from layers_common.clock import SystemClock, isoformat, ledger_entry_id, new_id
 from layers_common.repository.records import AccountRecord, ApiKeyRecord, LedgerEntry, OrgRecord
 from leasing_cli.admin.render import money, table
 from leasing_cli.admin.store import AdminRepository
@@ -54,11 +54,32 @@ def validate_inputs(args: argparse.Namespace) -> None:
 # -- commands ---------------------------------------------------------------------------------
 
 
+PRODUCTION_STAGES = ("prod", "production", "live")
+
+
+def _stack_may_be_seeded(args: argparse.Namespace) -> None:
+    """A deployed stage is seeded only when it is not production and the operator says so."""
+    target = getattr(args, "target", None)
+    if target is None or target.kind != "stack":
+        return
+    stage = (target.stage or "").lower()
+    if not stage or stage in PRODUCTION_STAGES or stage.startswith("prod"):
+        shown = target.stage or "unknown (no Stage parameter)"
+        raise AdminError(
+            f"refusing to seed {target.label}: its stage is {shown}, seeds never go to production"
+        )
+    if not args.stack_confirmed:
+        raise AdminError(
+            f"{target.label} is a deployed stage ({target.stage}): add --i-know-this-is-a-stack to seed it"
+        )
+
+
 def seed(repo: AdminRepository, args: argparse.Namespace) -> Result:
     from leasing_cli.seed import apply_seed
 
+    _stack_may_be_seeded(args)
     data: SeedFile = args.seed_file
-    apply_seed(repo, data)
+    apply_seed(repo, data, source=args.file)  # checks the whole file first; never overwrites
     counts = {
         "orgs": len(data.orgs),
         "apiKeys": sum(len(org.api_keys) for org in data.orgs),
@@ -79,7 +100,7 @@ def org_create(repo: AdminRepository, args: argparse.Namespace) -> Result:
     opening = (
         LedgerEntry(
             org_id=org_id,
-            entry_id=ulid(),
+            entry_id=ledger_entry_id(at),
             type="credit",
             amount_cents=args.wallet_cents,
             at=at,
@@ -132,8 +153,12 @@ def key_create(repo: AdminRepository, args: argparse.Namespace) -> Result:
 
 
 def key_revoke(repo: AdminRepository, args: argparse.Namespace) -> Result:
-    if not repo.revoke_api_key(args.key_id, revoked_at=_now()):
+    outcome = repo.revoke_api_key(args.key_id, revoked_at=_now())
+    if outcome == "missing":
         raise AdminError(f"no API key {args.key_id!r}")
+    if outcome == "unchanged":
+        result = {"keyId": args.key_id, "status": "revoked", "alreadyRevoked": True}
+        return result, f"Key {args.key_id} was already revoked (nothing changed)"
     from leasing_cli.admin.effect import access_change_notice
 
     notice = access_change_notice()
@@ -143,13 +168,98 @@ def key_revoke(repo: AdminRepository, args: argparse.Namespace) -> Result:
     )
 
 
+def _status_change(what: str, ident: str, outcome: str, before: str | None, to: str, id_field: str) -> Result:
+    """The answer of a suspend / resume: done, already so (exit 0), or refused (exit 2)."""
+    if outcome == "missing":
+        raise AdminError(f"no {what} {ident!r}")
+    if outcome == "refused":
+        raise AdminError(
+            f"{what} {ident} is {before or 'without a status'}: it cannot become {to} (nothing changed)"
+        )
+    result: dict[str, Any] = {
+        id_field: ident,
+        "status": to,
+        "previousStatus": before,
+        "changed": outcome == "changed",
+    }
+    if outcome == "unchanged":
+        return result, f"{what.capitalize()} {ident} was already {to} (nothing changed)"
+    from leasing_cli.admin.effect import access_change_notice
+
+    result["takesEffect"] = notice = access_change_notice()
+    return result, f"{what.capitalize()} {ident}: {before or 'no status'} -> {to}; {notice}"
+
+
+def org_suspend(repo: AdminRepository, args: argparse.Namespace) -> Result:
+    outcome, before = repo.set_org_status(args.org_id, to="suspended", allowed_from=None, at=_now())
+    return _status_change("organization", args.org_id, outcome, before, "suspended", "orgId")
+
+
+def org_resume(repo: AdminRepository, args: argparse.Namespace) -> Result:
+    outcome, before = repo.set_org_status(args.org_id, to="active", allowed_from=None, at=_now())
+    return _status_change("organization", args.org_id, outcome, before, "active", "orgId")
+
+
+def key_suspend(repo: AdminRepository, args: argparse.Namespace) -> Result:
+    outcome, before = repo.set_api_key_status(
+        args.key_id, to="suspended", allowed_from=("active",), at=_now()
+    )
+    return _status_change("API key", args.key_id, outcome, before, "suspended", "keyId")
+
+
+def key_resume(repo: AdminRepository, args: argparse.Namespace) -> Result:
+    # Only a suspended key comes back: a revoked key stays revoked (issue a new one instead).
+    outcome, before = repo.set_api_key_status(
+        args.key_id, to="active", allowed_from=("suspended",), at=_now()
+    )
+    return _status_change("API key", args.key_id, outcome, before, "active", "keyId")
+
+
+def org_list(repo: AdminRepository, args: argparse.Namespace) -> Result:
+    rows = repo.list_orgs()
+    shown = [
+        {**row, "balance": None if row["balanceCents"] is None else money(row["balanceCents"])}
+        for row in rows
+    ]
+    columns = [
+        ("orgId", "ORG"),
+        ("name", "NAME"),
+        ("status", "STATUS"),
+        ("balance", "WALLET"),
+        ("createdAt", "CREATED"),
+    ]
+    return rows, table(shown, columns, empty="No organizations")
+
+
+def project_list(repo: AdminRepository, args: argparse.Namespace) -> Result:
+    _require_org(repo, args.org_id)
+    rows = repo.list_projects(args.org_id)
+    columns = [("projectId", "PROJECT"), ("name", "NAME"), ("createdAt", "CREATED")]
+    return rows, table(rows, columns, empty=f"No projects in {args.org_id}")
+
+
+def key_list(repo: AdminRepository, args: argparse.Namespace) -> Result:
+    _require_org(repo, args.org_id)
+    rows = repo.list_api_keys(args.org_id)  # id, scopes, tier, env, status, created: never the hash
+    columns = [
+        ("keyId", "KEY"),
+        ("scopes", "SCOPES"),
+        ("tier", "TIER"),
+        ("env", "ENV"),
+        ("status", "STATUS"),
+        ("createdAt", "CREATED"),
+    ]
+    return rows, table(rows, columns, empty=f"No API keys in {args.org_id}")
+
+
 def wallet_credit(repo: AdminRepository, args: argparse.Namespace) -> Result:
+    at = _now()
     credit = LedgerEntry(
         org_id=args.org_id,
-        entry_id=ulid(),
+        entry_id=ledger_entry_id(at),
         type="credit",
         amount_cents=args.cents,
-        at=_now(),
+        at=at,
         reason="manual credit",
     )
     balance = repo.credit_wallet(credit)
@@ -167,7 +277,8 @@ def wallet_show(repo: AdminRepository, args: argparse.Namespace) -> Result:
 
 def ledger_list(repo: AdminRepository, args: argparse.Namespace) -> Result:
     _require_org(repo, args.org_id)
-    entries = repo.list_ledger(args.org_id)
+    entries = [entry for entry in repo.list_ledger(args.org_id) if not args.since or entry.at >= args.since]
+    entries = entries[: args.limit] if args.limit else entries
     rows = [
         {
             "entryId": entry.entry_id,
@@ -304,6 +415,13 @@ COMMANDS: dict[str, Command] = {
     "project_create": project_create,
     "key_create": key_create,
     "key_revoke": key_revoke,
+    "key_list": key_list,
+    "key_suspend": key_suspend,
+    "key_resume": key_resume,
+    "org_list": org_list,
+    "org_suspend": org_suspend,
+    "org_resume": org_resume,
+    "project_list": project_list,
     "wallet_credit": wallet_credit,
     "wallet_show": wallet_show,
     "ledger_list": ledger_list,

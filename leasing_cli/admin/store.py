@@ -30,6 +30,7 @@ from layers_common.repository.leasing_repository import (  # the service's own i
 from layers_common.repository.records import AccountRecord, ApiKeyRecord, LedgerEntry, OrgRecord
 
 CreateOutcome = Literal["created", "exists", "no_org"]
+StatusChange = Literal["changed", "unchanged", "missing", "refused"]
 BATCH_GET_LIMIT = 100
 
 
@@ -110,22 +111,135 @@ class AdminRepository(LeasingRepository):
             org_check=True,
         )
 
-    def revoke_api_key(self, key_id: str, *, revoked_at: str) -> bool:
-        """Mark an existing key revoked (never creates one); False if there is no such key."""
+    def _set_status(
+        self, pk_sk: tuple[str, str], *, to: str, allowed_from: Sequence[str] | None, at_name: str, at: str
+    ) -> tuple[StatusChange, str | None]:
+        """Set `status` to `to` if it is one of `allowed_from` (None: any other status, or none):
+        (outcome, the status before).
+
+        One conditional UpdateItem (never creates an item); when the condition fails, one read
+        says why: no such item, already `to`, or a status this change may not leave."""
+        values: dict[str, Any] = {":to": {"S": to}, ":at": {"S": at}}
+        if allowed_from is None:
+            condition = "attribute_exists(#pk) AND (attribute_not_exists(#status) OR #status <> :to)"
+        else:
+            placeholders = []
+            for index, status in enumerate(allowed_from):
+                values[f":from{index}"] = {"S": status}
+                placeholders.append(f":from{index}")
+            condition = f"attribute_exists(#pk) AND #status IN ({', '.join(placeholders)})"
         try:
-            self.client.update_item(
+            response = self.client.update_item(
                 TableName=self.table_name,
-                Key=_key(keys.api_key(key_id)),
-                UpdateExpression="SET #status = :revoked, #at = :at",
-                ConditionExpression="attribute_exists(#pk)",
-                ExpressionAttributeNames={"#status": "status", "#at": "revokedAt", "#pk": "pk"},
-                ExpressionAttributeValues={":revoked": {"S": "revoked"}, ":at": {"S": revoked_at}},
+                Key=_key(pk_sk),
+                UpdateExpression="SET #status = :to, #at = :at",
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#status": "status", "#at": at_name, "#pk": "pk"},
+                ExpressionAttributeValues=values,
+                ReturnValues="UPDATED_OLD",
             )
         except Exception as error:
-            if error_code(error) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+            if error_code(error) != "ConditionalCheckFailedException":
+                raise
+            item = self._get(pk_sk, consistent=True)
+            if item is None:
+                return "missing", None
+            before = str(item.get("status") or "")
+            return ("unchanged" if before == to else "refused"), before
+        old = (response.get("Attributes") or {}).get("status", {}).get("S")
+        return "changed", old
+
+    def set_api_key_status(
+        self, key_id: str, *, to: str, allowed_from: Sequence[str] | None, at: str
+    ) -> tuple[StatusChange, str | None]:
+        return self._set_status(
+            keys.api_key(key_id), to=to, allowed_from=allowed_from, at_name=f"{to}At", at=at
+        )
+
+    def set_org_status(
+        self, org_id: str, *, to: str, allowed_from: Sequence[str] | None, at: str
+    ) -> tuple[StatusChange, str | None]:
+        return self._set_status(keys.org(org_id), to=to, allowed_from=allowed_from, at_name=f"{to}At", at=at)
+
+    def revoke_api_key(self, key_id: str, *, revoked_at: str) -> StatusChange:
+        """Mark an existing key revoked (never creates one): `changed`, `unchanged` (it already
+        was) or `missing`."""
+        outcome, _ = self.set_api_key_status(key_id, to="revoked", allowed_from=None, at=revoked_at)
+        return outcome
+
+    # -- ops listings (Scans and Queries of an operator, never on a request path) ------------
+
+    def _scan(self, condition: str, names: dict[str, str], values: dict[str, Any]) -> list[Item]:
+        items: list[Item] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "FilterExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+            "ConsistentRead": True,
+        }
+        while True:
+            response = self.client.scan(**kwargs)
+            items.extend(from_attributes(raw) for raw in response.get("Items", []))
+            start = response.get("LastEvaluatedKey")
+            if not start:
+                return items
+            kwargs["ExclusiveStartKey"] = start
+
+    def list_orgs(self) -> list[Item]:
+        """Every organization with its wallet balance, sorted by id (a Scan: ops only)."""
+        found = self._scan(
+            "#entity IN (:org, :wallet)",
+            {"#entity": "entity"},
+            {":org": {"S": "org"}, ":wallet": {"S": "wallet"}},
+        )
+        balances = {
+            item["orgId"]: int(item.get("balanceCents", 0)) for item in found if item["entity"] == "wallet"
+        }
+        orgs = [
+            {
+                "orgId": item["orgId"],
+                "name": item.get("name", ""),
+                "status": item.get("status"),
+                "balanceCents": balances.get(item["orgId"]),
+                "createdAt": item.get("createdAt"),
+            }
+            for item in found
+            if item["entity"] == "org"
+        ]
+        return sorted(orgs, key=lambda org: str(org["orgId"]))
+
+    def list_projects(self, org_id: str) -> list[Item]:
+        pk, _ = keys.org(org_id)
+        return [
+            {
+                "projectId": item["projectId"],
+                "orgId": item["orgId"],
+                "name": item.get("name", ""),
+                "createdAt": item.get("createdAt"),
+            }
+            for item in self._query_prefix(pk, "PROJECT#")
+        ]
+
+    def list_api_keys(self, org_id: str) -> list[Item]:
+        """An organization's keys without their hash (a Scan: keys are stored by key id)."""
+        found = self._scan(
+            "#entity = :key AND #org = :org",
+            {"#entity": "entity", "#org": "orgId"},
+            {":key": {"S": "apiKey"}, ":org": {"S": org_id}},
+        )
+        rows = [
+            {
+                "keyId": item["keyId"],
+                "scopes": list(item.get("scopes") or []),
+                "tier": item.get("tier"),
+                "env": item.get("env"),
+                "status": item.get("status"),
+                "createdAt": item.get("createdAt"),
+            }
+            for item in found
+        ]
+        return sorted(rows, key=lambda row: (str(row["createdAt"] or ""), str(row["keyId"])))
 
     # -- wallet and ledger -----------------------------------------------------------------
 

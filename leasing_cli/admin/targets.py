@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 DEFAULT_TABLE = "LeasingTable"
 TABLE_OUTPUT = "TableName"
+STAGE_PARAMETER = "Stage"
 HEALTH_PATH = "/_local/health"
 HEALTH_TIMEOUT_SECONDS = 5
 LOCAL_REGION = "us-east-1"
@@ -42,6 +43,8 @@ class Target:
     label: str  # for messages: "leasing serve at http://…", "DynamoDB at http://…", "stack NAME"
     table_name: str
     client: DynamoDBClient
+    kind: str = "endpoint"  # server | endpoint | stack
+    stage: str | None = None  # a stack's `Stage` parameter
 
 
 def _client_config() -> Config:
@@ -97,8 +100,7 @@ def read_health(server_url: str) -> tuple[str, dict[str, str]]:
     return endpoint, {str(name): str(table) for name, table in tables.items()}
 
 
-def table_name_from_stack(cloudformation: StackDescriber, stack_name: str) -> str:
-    """The stack's `TableName` output."""
+def _describe_stack(cloudformation: StackDescriber, stack_name: str) -> Mapping[str, Any]:
     from botocore.exceptions import ClientError
 
     try:
@@ -110,22 +112,49 @@ def table_name_from_stack(cloudformation: StackDescriber, stack_name: str) -> st
         raise TargetError(f"cannot describe stack {stack_name!r}: {details.get('Code')}") from None
     if not stacks:
         raise TargetError(f"stack {stack_name!r} does not exist (in this account and region)")
-    for output in stacks[0].get("Outputs") or []:
+    return cast(Mapping[str, Any], stacks[0])
+
+
+def _table_output(stack: Mapping[str, Any], stack_name: str) -> str:
+    for output in stack.get("Outputs") or []:
         if output.get("OutputKey") == TABLE_OUTPUT and output.get("OutputValue"):
             return str(output["OutputValue"])
     raise TargetError(f"stack {stack_name!r} has no {TABLE_OUTPUT} output (is it the leasing stack?)")
 
 
+def table_name_from_stack(cloudformation: StackDescriber, stack_name: str) -> str:
+    """The stack's `TableName` output."""
+    return _table_output(_describe_stack(cloudformation, stack_name), stack_name)
+
+
+def stack_stage(stack: Mapping[str, Any]) -> str | None:
+    """The stack's `Stage` parameter (None when it has none)."""
+    for parameter in stack.get("Parameters") or []:
+        if parameter.get("ParameterKey") == STAGE_PARAMETER:
+            return str(parameter.get("ResolvedValue") or parameter.get("ParameterValue") or "") or None
+    return None
+
+
+def stack_region(environ: Mapping[str, str], profile_region: str | None) -> str | None:
+    """The region as the AWS CLI picks it: `AWS_REGION`, then `AWS_DEFAULT_REGION`, then the
+    profile's (boto3 alone ignores `AWS_REGION`)."""
+    return environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or profile_region or None
+
+
 def _stack_target(stack_name: str, table: str | None) -> Target:
+    import os
+
     import boto3
     from botocore.exceptions import BotoCoreError, NoCredentialsError, NoRegionError
 
-    session = boto3.session.Session()
-    if not session.region_name:
+    region = stack_region(os.environ, boto3.session.Session().region_name)
+    if not region:
         raise TargetError("--stack needs an AWS region: set AWS_REGION (or a profile's region)")
+    session = boto3.session.Session(region_name=region)
     try:
         cloudformation = cast(StackDescriber, session.client("cloudformation", config=_client_config()))
-        table_name = table or table_name_from_stack(cloudformation, stack_name)
+        stack = _describe_stack(cloudformation, stack_name)
+        table_name = table or _table_output(stack, stack_name)
     except NoCredentialsError:
         raise TargetError("--stack needs AWS credentials (none found in the standard chain)") from None
     except NoRegionError:
@@ -133,7 +162,13 @@ def _stack_target(stack_name: str, table: str | None) -> Target:
     except BotoCoreError as error:
         raise TargetError(f"cannot reach CloudFormation for stack {stack_name!r}: {error}") from None
     client = session.client("dynamodb", config=_client_config())
-    return Target(label=f"stack {stack_name} ({session.region_name})", table_name=table_name, client=client)
+    return Target(
+        label=f"stack {stack_name} ({region})",
+        table_name=table_name,
+        client=client,
+        kind="stack",
+        stage=stack_stage(stack),
+    )
 
 
 def resolve_target(
@@ -152,7 +187,10 @@ def resolve_target(
         if table_name is None:
             raise TargetError(f"leasing serve at {server_url} reports no {DEFAULT_TABLE}; pass --table")
         return Target(
-            label=f"leasing serve at {server_url}", table_name=table_name, client=local_client(endpoint)
+            label=f"leasing serve at {server_url}",
+            table_name=table_name,
+            client=local_client(endpoint),
+            kind="server",
         )
     if endpoint_url is not None:
         url = _http_url(endpoint_url, "--endpoint-url")

@@ -46,13 +46,14 @@ def _wait_for_listening(stdout: IO[str], deadline: float) -> str:
     raise RuntimeError("leasing serve did not start")
 
 
-def start_server(tmp: Path, world: World, *extra_args: str) -> Server:
+def start_server(tmp: Path, world: World, *extra_args: str, seeded: bool = True) -> Server:
     seed = tmp / "seed.json"
     seed.write_text(json.dumps(world.seed))
     log = tmp / "serve.log"
     leasing = Path(sys.executable).with_name("leasing")
+    seed_args = ["--seed", str(seed)] if seeded else []
     process = subprocess.Popen(
-        [str(leasing), "serve", "--host", "127.0.0.1", "--port", "0", "--seed", str(seed), *extra_args],
+        [str(leasing), "serve", "--host", "127.0.0.1", "--port", "0", *seed_args, *extra_args],
         stdout=subprocess.PIPE,
         stderr=log.open("w"),
         text=True,

@@ -512,3 +512,83 @@ def test_a_renewal_the_wallet_cannot_cover_disconnects_the_lease_and_runs_the_re
     assert [entry["action"] for entry in audit] == ["lease.disconnected"]
     # And no event failed (no failure queue message, nothing dropped)
     assert server.call("GET", "/_local/dlq").json() == []
+
+
+# ------------------------------------------------------------------ late events on the local bus
+
+
+def put_on_local_bus(server: Server, detail_type: str, detail: dict[str, Any]) -> None:
+    """PutEvents to the EventBridge endpoint `/_local/health` reports, as a producer in AWS would."""
+    import boto3
+
+    health = server.call("GET", "/_local/health").json()
+    if "eventBridgeEndpoint" not in health:  # reported once the local-health change is merged
+        pytest.skip("`/_local/health` does not report the local EventBridge endpoint yet")
+    events = boto3.client(
+        "events",
+        endpoint_url=health["eventBridgeEndpoint"],
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    answer = events.put_events(
+        Entries=[
+            {
+                "Source": "layers.leasing",
+                "DetailType": detail_type,
+                "Detail": json.dumps(detail),
+                "EventBusName": health["eventBusName"],
+            }
+        ]
+    )
+    assert answer["FailedEntryCount"] == 0, answer
+
+
+def test_a_late_release_of_an_older_lease_on_the_bus_changes_nothing_of_the_new_lease(
+    own_server: Callable[..., Server], tmp_path: Path
+) -> None:
+    server = own_server("release")
+    # Given sa_bake_1 leased, released (fan-out drained) and leased again by the same organization
+    request_accounts(server, "release", 1)
+    drain(server)
+    assert server.call("DELETE", "/v1/leased-accounts/sa_bake_1", key=server.world.keys["release"]).ok
+    drain(server)
+    [old_end] = [entry for entry in ledger(server, "release") if entry["type"] == "lease_ended"]
+    request_accounts(server, "release", 1)
+    drain(server)
+    assert pool_status(server, "release") == {"sa_bake_1": "leased"}
+    # And posts queued for the new lease (seeded onto the leased account: they join its lease)
+    seed = tmp_path / "posts.json"
+    seed.write_text(
+        json.dumps({"scheduledPosts": [{"scheduledPostId": "sp_new", "socialAccountId": "sa_bake_1"}]})
+    )
+    admin(server, "seed", str(seed))
+    before = (wallet(server, "release"), leased(server, "release"), ledger(server, "release"))
+    # When the old lease's release reaches the bus again (a late, re-published event)
+    put_on_local_bus(
+        server,
+        "LeasedAccountReleased",
+        {
+            "eventId": "evt_late_release_1",
+            "eventType": "LeasedAccountReleased",
+            "eventVersion": 1,
+            "occurredAt": "2026-11-30T00:00:00Z",
+            "orgId": "org_release",
+            "leaseId": old_end["leaseId"],
+            "socialAccountId": "sa_bake_1",
+            "projectId": "prj_release",
+            "requestId": old_end["requestId"],
+            "disconnectedReason": "released_by_partner",
+            "disconnectedAt": "2026-11-30T00:00:00Z",
+            "releasedByKeyId": None,
+        },
+    )
+    assert drain(server)["processed"] >= 3
+    # Then the new lease keeps its account and its queued post, and no money or ledger entry moved
+    posts = {
+        p["scheduledPostId"]: p["status"] for p in admin(server, "posts", "list", "--account", "sa_bake_1")
+    }
+    assert posts["sp_new"] == "queued"
+    assert pool_status(server, "release") == {"sa_bake_1": "leased"}
+    assert (wallet(server, "release"), leased(server, "release"), ledger(server, "release")) == before
+    assert server.call("GET", "/_local/dlq").json() == []

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -43,8 +46,31 @@ def test_serve_uses_the_given_endpoint_and_a_restart_keeps_its_tables(
         location = accepted.headers["Location"]
     finally:
         stop(first)
-    # When a second server starts on the same endpoint (tables exist: kept, seed applied again)
-    second = start_server(tmp_path / "second", world, "--dynamodb-endpoint", external_endpoint)
+    # When a second server starts on the same endpoint with the same seed
+    (tmp_path / "second" / "seed.json").write_text(json.dumps(world.seed))
+    refused = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("leasing")),
+            "serve",
+            "--port",
+            "0",
+            "--seed",
+            str(tmp_path / "second" / "seed.json"),
+            "--dynamodb-endpoint",
+            external_endpoint,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    # Then it is refused (a seed never overwrites), naming what exists, and never starts
+    assert refused.returncode == 2, refused.stderr
+    assert "already exists" in refused.stderr
+    assert "org org_a" in refused.stderr
+    assert "Listening" not in refused.stdout
+    # When it starts without a seed (tables exist: kept)
+    second = start_server(tmp_path / "second", world, "--dynamodb-endpoint", external_endpoint, seeded=False)
     try:
         # Then the request accepted by the first server is still there
         assert second.call("GET", location, key=world.keys["a"]).status_code == 200

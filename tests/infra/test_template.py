@@ -254,6 +254,24 @@ def test_the_authorizer_is_a_request_lambda_authorizer_on_the_authorization_head
     ].values()
 
 
+def test_test_keys_are_refused_unless_the_stage_parameter_accepts_them(
+    sam_template: Template, cfn_template: Template
+) -> None:
+    # Given the AcceptTestKeys parameter and the translated authorizer function
+    parameter = sam_template["Parameters"]["AcceptTestKeys"]
+    variables = properties(cfn_template, AUTHORIZER_FUNCTION_ID)["Environment"]["Variables"]
+    # Then it fails closed by default, takes only true/false, and reaches the authorizer only
+    assert parameter["Default"] == "false"
+    assert sorted(parameter["AllowedValues"]) == ["false", "true"]
+    assert variables["ACCEPT_TEST_KEYS"] == {"Ref": "AcceptTestKeys"}
+    others = [
+        logical_id
+        for logical_id, resource in resources_of_type(cfn_template, "AWS::Lambda::Function").items()
+        if "ACCEPT_TEST_KEYS" in ((resource["Properties"].get("Environment") or {}).get("Variables") or {})
+    ]
+    assert others == [AUTHORIZER_FUNCTION_ID]
+
+
 def test_authorizer_decisions_are_cached_for_the_parameter_default(
     sam_template: Template, cfn_template: Template
 ) -> None:

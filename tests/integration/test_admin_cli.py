@@ -450,7 +450,8 @@ def test_ledger_list_gives_charges_and_credits_oldest_first_with_positive_amount
     }
     assert ledger[2]["socialAccountId"] is None
     assert ledger[2]["reason"] == "manual credit"
-    assert all(re.fullmatch(ULID_ID, entry["entryId"]) for entry in ledger)
+    assert re.fullmatch(ULID_ID, ledger[0]["entryId"])  # written with the old, bare-ULID id
+    assert all(re.fullmatch(rf"led_{ULID_ID}", entry["entryId"]) for entry in ledger[1:])
     # And the readable table signs the amounts
     text = admin("ledger", "list", "org_acme").out
     assert "-$150.00" in text

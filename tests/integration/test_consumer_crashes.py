@@ -174,7 +174,7 @@ def test_a_clean_release_and_fan_out_cancel_the_queued_posts_return_the_account_
         pytest.param("CancelScheduledPostsFunction", "cancel_scheduled_post", 2, id="cancel-after-last-post"),
         pytest.param("CancelScheduledPostsFunction", "mark_consumed", 1, id="cancel-after-consumed-marker"),
         pytest.param("ReturnToPoolFunction", "return_to_pool", 1, id="return-to-pool-after-commit"),
-        pytest.param("BillingFunction", "record_ledger_once", 1, id="billing-after-commit"),
+        pytest.param("BillingFunction", "record_lease_end", 1, id="billing-after-commit"),
     ],
 )
 def test_a_consumer_that_dies_right_after_its_write_and_gets_the_event_again_leaves_a_clean_runs_state(
@@ -220,7 +220,7 @@ def test_a_consumer_that_gets_the_event_after_dying_reports_no_second_effect(
     method = {
         "CancelScheduledPostsFunction": "mark_consumed",
         "ReturnToPoolFunction": "return_to_pool",
-        "BillingFunction": "record_ledger_once",
+        "BillingFunction": "record_lease_end",
     }[consumer]
     assert release(partner) == 200
     [released] = bus.pending("LeasedAccountReleased")

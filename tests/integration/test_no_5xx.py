@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 from urllib.parse import quote
@@ -94,3 +95,56 @@ def test_any_path_segment_and_query_never_give_a_5xx(api: Api, segment: str, que
 def test_any_authorization_header_never_gives_a_5xx(api: Api, authorization: str) -> None:
     # Given any Authorization header value / When used / Then never a 5xx
     assert_no_5xx(api.call("GET", "/v1/leased-accounts", headers={"Authorization": authorization}, key=""))
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+# What a client could put in `cursor`: any bytes, any JSON (plain or base64url), cursor-shaped
+# text with random parts, and real-looking cursor payloads (the old unsigned format included).
+cursor_payloads = st.fixed_dictionaries(
+    {},
+    optional={
+        "v": json_values,
+        "after": json_values | st.just(""),
+        "status": st.sampled_from(["assigned", "disconnected"]) | json_values,
+        "projectId": st.none() | st.text(max_size=12),
+    },
+)
+cursors = st.one_of(
+    st.binary(max_size=120).map(lambda raw: raw.decode("latin-1")),
+    json_values.map(json.dumps),
+    json_values.map(lambda value: _b64(json.dumps(value).encode())),
+    cursor_payloads.map(lambda payload: _b64(json.dumps(payload).encode())),
+    st.tuples(cursor_payloads, st.binary(min_size=16, max_size=16)).map(
+        lambda parts: f"v1.{_b64(json.dumps(parts[0]).encode())}.{_b64(parts[1])}"
+    ),
+    st.binary(max_size=200).map(_b64),
+)
+limits = st.one_of(
+    st.integers(-(10**6), 10**6).map(str),
+    st.text(max_size=8),
+    st.sampled_from(["1_0", "+5", "5.0", " 5", "05", "0x10", "1e2", "\u0663", "9" * 5000]),
+)
+
+
+@SETTINGS
+@given(cursor=cursors, limit=st.none() | limits, status=st.sampled_from(["assigned", "disconnected"]))
+def test_any_cursor_and_limit_never_give_a_5xx_and_a_forged_cursor_is_422_at_cursor(
+    api: Api, cursor: str, limit: str | None, status: str
+) -> None:
+    # Given any cursor a client can make (never one the listing issued) and any limit
+    query = f"status={status}&cursor={quote(cursor, safe='')}"
+    if limit is not None:
+        query += f"&limit={quote(limit, safe='')}"
+    # When the organization-wide and the project listings are called
+    for target in (f"/v1/leased-accounts?{query}", f"/v1/projects/prj_a/leased-accounts?{query}"):
+        reply = api.call("GET", target)
+        # Then never a 5xx, and a forged cursor is refused at `cursor`
+        assert_no_5xx(reply)
+        assert reply.status == 422
+        paths = {issue["path"] for issue in json.loads(reply.body)["error"]["details"]["issues"]}
+        assert "cursor" in paths or "limit" in paths
+        if limit is None or limit in {str(n) for n in range(1, 201)}:
+            assert "cursor" in paths  # with a good limit, the cursor alone is the issue

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from layers_common.dependencies import reset_dependencies
 from layers_common.repository.leasing_repository import IdempotencyClaim, LeasingRepository
 from layers_common.services.request_lease import ROUTE
 from tests.integration.conftest import Api, items_with_prefix, table_items
@@ -80,6 +81,56 @@ def test_a_wrong_secret_for_a_real_key_id_is_401(api: Api, world: World) -> None
     reply = api.get("/v1/leased-accounts", key=forged)
     # Then it is refused
     assert reply.status == 401
+
+
+def test_a_stage_that_refuses_test_keys_answers_a_test_key_with_a_plain_401(
+    api: Api, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the authorizer of a stage deployed with AcceptTestKeys=false (as prod is)
+    monkeypatch.setenv("ACCEPT_TEST_KEYS", "false")
+    reset_dependencies()
+    try:
+        # When an active test key and an active live key of the same organization are used
+        test_key = api.get("/v1/leased-accounts")
+        live_key = api.get("/v1/leased-accounts", key=world.keys["a_live"])
+        unknown = api.get("/v1/leased-accounts", key=world.keys["a"][:-4] + "AAAA")
+    finally:
+        monkeypatch.undo()
+        reset_dependencies()
+    # Then the test key gets the same 401 as an unknown key, and the live key is served
+    assert (test_key.status, live_key.status) == (401, 200)
+    assert error_of(test_key)["code"] == error_of(unknown)["code"] == "UNAUTHENTICATED"
+    assert test_key.header("X-RateLimit-Limit") is None
+
+
+@pytest.mark.parametrize(
+    ("item_key", "change"),
+    [
+        ("APIKEY#{key_id}", "REMOVE #status"),
+        ("APIKEY#{key_id}", "SET #status = :odd"),
+        ("ORG#org_a", "REMOVE #status"),
+        ("ORG#org_a", "SET #status = :odd"),
+    ],
+    ids=["key-status-missing", "key-status-other", "org-status-missing", "org-status-other"],
+)
+def test_a_stored_status_that_is_missing_or_unknown_fails_closed(
+    api: Api, world: World, dynamodb: Any, item_key: str, change: str
+) -> None:
+    # Given the caller's key (or its organization) stored with no status, or one nobody knows
+    key_id = world.keys["a"].split("_")[2]
+    pk = item_key.format(key_id=key_id)
+    sk = "APIKEY" if pk.startswith("APIKEY#") else "ORG"
+    dynamodb.update_item(
+        TableName="LeasingTable",
+        Key={"pk": {"S": pk}, "sk": {"S": sk}},
+        UpdateExpression=change,
+        ExpressionAttributeNames={"#status": "status"},
+        **({"ExpressionAttributeValues": {":odd": {"S": "paused"}}} if ":odd" in change else {}),
+    )
+    # When it calls / Then a plain 401
+    reply = api.get("/v1/leased-accounts")
+    assert reply.status == 401
+    assert error_of(reply)["code"] == "UNAUTHENTICATED"
 
 
 @pytest.mark.parametrize("key_name", ["a_suspended", "c"])
@@ -580,6 +631,11 @@ def test_disconnected_leases_carry_their_reason_and_no_renewal(api: Api) -> None
         ("limit=201", "limit"),
         ("limit=abc", "limit"),
         ("cursor=%21%21", "cursor"),
+        ("limit=1_0", "limit"),
+        ("limit=%2B5", "limit"),
+        ("limit=5.0", "limit"),
+        ("limit=%205", "limit"),
+        ("cursor=eyJ2IjoxLCJhZnRlciI6IiIsInN0YXR1cyI6ImFzc2lnbmVkIiwicHJvamVjdElkIjpudWxsfQ", "cursor"),
     ],
 )
 def test_bad_list_parameters_are_422_at_their_name(api: Api, query: str, path: str) -> None:
@@ -591,14 +647,14 @@ def test_bad_list_parameters_are_422_at_their_name(api: Api, query: str, path: s
     assert issue_paths(reply) == [path]
 
 
-def test_a_cursor_of_another_organization_reveals_nothing(api: Api, world: World) -> None:
+def test_a_cursor_of_another_organization_is_refused(api: Api, world: World) -> None:
     # Given a cursor from org A's listing
     cursor = api.get("/v1/leased-accounts?limit=1").json()["nextCursor"]
     # When org B uses it
     reply = api.get(f"/v1/leased-accounts?limit=1&cursor={cursor}", key=world.keys["b"])
-    # Then org B sees only its own leases
-    assert reply.status == 200
-    assert [item["socialAccountId"] for item in reply.json()["items"]] in ([], ["sa_leased_b"])
+    # Then it is refused at `cursor`: a cursor is bound to the organization it was issued to
+    assert reply.status == 422
+    assert issue_paths(reply) == ["cursor"]
 
 
 def test_listing_another_organizations_project_is_404(api: Api) -> None:

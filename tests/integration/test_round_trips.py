@@ -4,8 +4,8 @@ A botocore `before-call` hook on the functions' DynamoDB client counts one entry
 retries of a call are not counted twice), attributed to the function being invoked. The bounds are
 today's counts (docs/data-model.md, last paragraph; `bench/round_trips.py` prints the same table):
 a change that adds a round trip fails here and must say why in the doc and in these bounds.
-Every write also pays two rate-limit UpdateItems (the minute window and the daily window), every
-read one.
+Every write also pays one rate-limit UpdateItem on its day counter (two for the first write of a
+minute), every read one.
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ def test_a_lease_request_without_an_idempotency_key_costs_at_most_four_round_tri
     # Given a project with a funded wallet
     # When a lease request is posted without an Idempotency-Key
     reply = counted(round_trips, lambda: api.post(REQUEST_URL, json_body=lease_body()))
-    # Then the function used rate minute + daily, BatchGetItem and one TransactWriteItems
+    # Then the function used the rate counter (1-2), BatchGetItem and one TransactWriteItems
     assert reply.status == 202
     assert len(round_trips.function) <= 4, round_trips.function
 
@@ -173,7 +173,7 @@ def test_releasing_a_leased_account_costs_at_most_five_round_trips(api: Api, rou
     # Given an account leased to the caller's organization
     # When it is released
     reply = counted(round_trips, lambda: api.delete("/v1/leased-accounts/sa_leased_1"))
-    # Then: rate minute + daily, GetItem account, GetItem lease, one TransactWriteItems
+    # Then: the rate counter (1-2), GetItem account, GetItem lease, one TransactWriteItems
     assert reply.status == 200
     assert len(round_trips.function) <= 5, round_trips.function
 
@@ -182,6 +182,6 @@ def test_revoking_a_social_account_costs_at_most_five_round_trips(api: Api, roun
     # Given a connected account with queued posts
     # When it is revoked
     reply = counted(round_trips, lambda: api.delete("/v1/social-accounts/sa_byo_a"))
-    # Then: rate minute + daily, GetItem account, Query posts, one TransactWriteItems
+    # Then: the rate counter (1-2), GetItem account, Query posts, one TransactWriteItems
     assert reply.status == 200
     assert len(round_trips.function) <= 5, round_trips.function

@@ -94,6 +94,16 @@ EXPECTED_RESULTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         {"pool": {"sa_pool_1": "available", "sa_pool_2": "available", "sa_pool_3": "available"}},
     ),
     "ReturnToPoolFunction/stale-lease.json": ({"socialAccountId": "sa_pool_2", "outcome": "not_leased"}, {}),
+    # The release of a lease sa_pool_2 no longer holds: the current lease's post stays queued.
+    "CancelScheduledPostsFunction/stale-lease.json": (
+        {"socialAccountId": "sa_pool_2", "canceledScheduledPosts": 0},
+        {"posts": {"sp_1": "queued", "sp_2": "queued", "sp_3": "queued"}},
+    ),
+    # A lease the organization never had: nothing is recorded.
+    "BillingFunction/stale-lease.json": (
+        {"leaseId": "lse_01M7A0000000000000000000ZZ", "recorded": False},
+        {},
+    ),
     "BillingFunction/leased-account-released.json": (
         {"leaseId": DEMO_LEASE, "recorded": True},
         {"ledger": [("lease_ended", 0, "sa_pool_2", None)]},

@@ -149,20 +149,22 @@ def test_duplicate_ids_are_reported():
     assert "orgs[1].apiKeys[0].key: duplicate keyId" in message
 
 
-def test_a_scheduled_post_may_be_on_a_pool_account_but_not_on_an_unknown_one():
-    # Given one post on a pool account and one on an unknown account
+def test_a_scheduled_post_may_be_on_a_pool_account_but_not_on_an_account_that_does_not_exist(repository):
+    # Given one post on a seeded pool account and one on an account that exists nowhere
     data = minimal_seed()
     data["scheduledPosts"] += [
         {"scheduledPostId": "sp_2", "socialAccountId": "sa_pool_1", "status": "published"},
         {"scheduledPostId": "sp_3", "socialAccountId": "sa_nobody"},
     ]
 
-    # When it is validated
-    message = problems_of(data)
+    # When it is applied
+    with pytest.raises(SeedError) as error:
+        apply_seed(repository, validate_seed(data))
 
-    # Then only the unknown account is a problem
-    assert "scheduledPosts[2].socialAccountId" in message
-    assert "scheduledPosts[1]" not in message
+    # Then only the unknown account is a problem, and nothing was written
+    assert "scheduledPosts[2].socialAccountId" in str(error.value)
+    assert "scheduledPosts[1]" not in str(error.value)
+    assert repository.get_org("org_a") is None
 
 
 def test_a_lease_must_be_of_a_pool_account_in_a_project_of_its_org():
@@ -337,3 +339,118 @@ def test_seed_flags_for_suspension_env_and_pool_status_are_applied(repository):
     assert repository.get_api_key(key_id).env == "test"
     assert repository.get_account("sa_pool_1").pool_status == "leased"
     assert repository.list_available_pool("coffee") == []
+
+
+# ------------------------------------------------------------- seeding never overwrites
+
+
+def all_items(repository: LeasingRepository) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"TableName": repository.table_name, "ConsistentRead": True}
+    while True:
+        page = repository.client.scan(**kwargs)
+        items += page["Items"]
+        if "LastEvaluatedKey" not in page:
+            return sorted(items, key=lambda item: (item["pk"]["S"], item["sk"]["S"]))
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def test_applying_the_same_seed_twice_is_refused_naming_the_ids_and_writes_nothing(repository):
+    # Given the demo seed applied, then the demo lease's account in use
+    seed = load_seed(DEMO_SEED)
+    apply_seed(repository, seed)
+    before = all_items(repository)
+
+    # When it is applied again
+    with pytest.raises(SeedError) as error:
+        apply_seed(repository, seed, source="seeds/demo.json")
+
+    # Then it is refused, naming what exists, and the table is exactly as it was
+    message = str(error.value)
+    assert "nothing was written" in message
+    for named in (
+        "org org_demo",
+        "wallet of org org_demo",
+        "pool account sa_pool_1",
+        "API key PZJZFAXISQ2BI5FP",
+    ):
+        assert named in message
+    assert all_items(repository) == before
+
+
+def test_one_clashing_item_refuses_the_whole_file(repository):
+    # Given an existing pool account
+    apply_seed(
+        repository,
+        validate_seed({"pool": [{"socialAccountId": "sa_pool_1", "handle": "x", "vertical": "tea"}]}),
+    )
+    before = all_items(repository)
+
+    # When a seed with new orgs and that same pool account id is applied
+    with pytest.raises(SeedError) as error:
+        apply_seed(repository, validate_seed(minimal_seed()))
+
+    # Then only the pool account is named, and none of the new items were written
+    assert "pool account sa_pool_1" in str(error.value)
+    assert "org org_a" not in str(error.value)
+    assert all_items(repository) == before
+
+
+def test_a_seed_may_refer_to_what_exists_and_posts_on_a_leased_account_join_its_lease(repository):
+    # Given the demo seed applied (sa_pool_2 leased to org_demo, sa_byo_1 connected)
+    apply_seed(repository, load_seed(DEMO_SEED))
+    lease_id = repository.get_account("sa_pool_2").lease_id
+    # When a second seed adds posts on those existing accounts, a connected account in the
+    # existing project and a lease request of the existing organization
+    second = {
+        "socialAccounts": [
+            {"socialAccountId": "sa_byo_9", "orgId": "org_demo", "projectId": "prj_demo", "handle": "nine"}
+        ],
+        "scheduledPosts": [
+            {"scheduledPostId": "sp_9", "socialAccountId": "sa_pool_2"},
+            {"scheduledPostId": "sp_10", "socialAccountId": "sa_byo_1"},
+        ],
+        "leaseRequests": [
+            {
+                "requestId": "lreq_9",
+                "orgId": "org_demo",
+                "projectId": "prj_demo",
+                "count": 1,
+                "niche": {"vertical": "coffee"},
+                "submittedAt": "2026-01-01T00:00:00Z",
+            }
+        ],
+    }
+    apply_seed(repository, validate_seed(second))
+    # Then it is applied, and the post on the leased account belongs to its current lease
+    posts = {post.scheduled_post_id: post for post in repository.list_scheduled_posts("sa_pool_2")}
+    assert posts["sp_9"].lease_id == lease_id
+    byo_posts = {post.scheduled_post_id: post for post in repository.list_scheduled_posts("sa_byo_1")}
+    assert byo_posts["sp_10"].lease_id is None
+    assert repository.get_account("sa_byo_9").org_id == "org_demo"
+    assert repository.get_lease_request("org_demo", "lreq_9") is not None
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        (
+            {
+                "socialAccounts": [
+                    {"socialAccountId": "sa_x", "orgId": "org_gone", "projectId": "prj_x", "handle": "x"}
+                ]
+            },
+            "socialAccounts[0].projectId",
+        ),
+        (
+            {"scheduledPosts": [{"scheduledPostId": "sp_x", "socialAccountId": "sa_gone"}]},
+            "scheduledPosts[0].socialAccountId",
+        ),
+    ],
+)
+def test_a_reference_to_something_that_does_not_exist_is_refused(repository, change, named):
+    # Given an empty table / When a seed refers to something that is nowhere / Then refused by path
+    with pytest.raises(SeedError) as error:
+        apply_seed(repository, validate_seed(change))
+    assert named in str(error.value)
+    assert all_items(repository) == []

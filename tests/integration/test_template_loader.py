@@ -195,3 +195,69 @@ def test_existing_tables_are_kept_when_asked(template):
 
     # Then nothing fails and the names are returned
     assert tables == {"LeasingTable": "LeasingTable"}
+
+
+# -- parameter overrides: samconfig.toml as `sam local` reads it, or given explicitly --------------
+
+
+def test_the_local_runtime_applies_samconfigs_local_overrides_so_the_dev_stage_accepts_test_keys(template):
+    # Given the repository's template (AcceptTestKeys defaults to "false") and its samconfig.toml
+    # When it is loaded for the local runtime
+    # Then the authorizer gets samconfig's local override: test keys are accepted locally
+    assert template.parameters["AcceptTestKeys"].default == "true"
+    assert template.functions["AuthorizerFunction"].environment["ACCEPT_TEST_KEYS"] == "true"
+
+
+def test_explicit_parameter_overrides_win_over_samconfig():
+    # Given the repository's template / When loaded with AcceptTestKeys=false
+    template = load_template(REPO_TEMPLATE, {"AcceptTestKeys": "false"})
+    # Then the authorizer refuses test keys, as a production stage does
+    assert template.functions["AuthorizerFunction"].environment["ACCEPT_TEST_KEYS"] == "false"
+
+
+def test_without_a_samconfig_parameters_take_the_templates_defaults(tmp_path):
+    # Given a template with a parameter and no samconfig.toml next to it
+    (tmp_path / "template.yaml").write_text(
+        """
+Parameters:
+  Flag: {Type: String, Default: "false", AllowedValues: ["true", "false"]}
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: fn/
+      Handler: app.lambda_handler
+      Environment:
+        Variables: {FLAG: !Ref Flag}
+"""
+    )
+    # When loaded / Then the default applies
+    assert load_template(tmp_path / "template.yaml").functions["Fn"].environment["FLAG"] == "false"
+    # And a samconfig.toml's local section is applied like `sam local start-api` applies it
+    (tmp_path / "samconfig.toml").write_text(
+        'version = 0.1\n[default.local_start_api.parameters]\nparameter_overrides = "Flag=true"\n'
+    )
+    assert load_template(tmp_path / "template.yaml").functions["Fn"].environment["FLAG"] == "true"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [({"Nope": "1"}, "no parameter"), ({"AcceptTestKeys": "yes"}, "not one of")],
+)
+def test_an_override_of_an_unknown_parameter_or_a_disallowed_value_is_refused(overrides, message):
+    # Given an override the template cannot take / When loaded / Then a TemplateError says why
+    with pytest.raises(TemplateError, match=message):
+        load_template(REPO_TEMPLATE, overrides)
+
+
+def test_samconfig_makes_dev_accept_test_keys_and_prod_refuse_them():
+    # Given samconfig.toml's deploy environments
+    import tomllib
+
+    from leasing_cli.template import parse_parameter_overrides
+
+    config = tomllib.loads((REPO_TEMPLATE.parent / "samconfig.toml").read_text())
+    dev = parse_parameter_overrides(config["default"]["deploy"]["parameters"]["parameter_overrides"])
+    prod = parse_parameter_overrides(config["prod"]["deploy"]["parameters"]["parameter_overrides"])
+    # Then dev accepts lp_test_ keys and prod does not
+    assert (dev["AcceptTestKeys"], prod["AcceptTestKeys"]) == ("true", "false")

@@ -7,11 +7,14 @@ import json
 
 import pytest
 
+from layers_common.cursor import encode_cursor, signing_key
 from layers_common.errors import NotFound, ValidationFailed
 from layers_common.models.leased_account import LeasedAccountPage
 from layers_common.services.list_leased_accounts import list_leased_accounts
 from tests.fakes import FakeLeasingStore
 from tests.unit.seeding import ORG, OTHER_ORG, OTHER_ORG_PROJECT, OTHER_PROJECT, PROJECT, leased_account
+
+KEY = signing_key("unit-test-secret")
 
 
 @pytest.fixture
@@ -35,9 +38,16 @@ def listing(
     limit: int = 50,
     cursor: str | None = None,
     org_id: str = ORG,
+    key: bytes = KEY,
 ) -> LeasedAccountPage:
     return list_leased_accounts(
-        store, org_id=org_id, project_id=project_id, status=status, limit=limit, cursor=cursor
+        store,
+        org_id=org_id,
+        project_id=project_id,
+        status=status,
+        limit=limit,
+        cursor=cursor,
+        cursor_key=key,
     )
 
 
@@ -45,8 +55,20 @@ def ids(page) -> list[str]:
     return [item.social_account_id for item in page.items]
 
 
+def b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
 def forged(payload: object) -> str:
-    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
+    """A cursor in the old unsigned format (what the issue's forged cursor looked like)."""
+    return b64(json.dumps(payload).encode())
+
+
+def resigned(cursor: str, change: dict[str, object]) -> str:
+    """A real cursor whose payload is changed but whose tag is kept (tampering)."""
+    version, payload, tag = cursor.split(".")
+    data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return f"{version}.{b64(json.dumps({**data, **change}).encode())}.{tag}"
 
 
 def test_leases_are_listed_newest_first(store, five_leases):
@@ -170,9 +192,34 @@ def test_a_project_cursor_round_trips_within_the_project(store, five_leases):
         forged({"v": 2, "after": "x", "status": "assigned", "projectId": None}),
         forged({"v": 1, "after": 7, "status": "assigned", "projectId": None}),
         forged({"v": 1, "status": "assigned", "projectId": None}),
+        forged({"v": 1, "after": "", "status": "assigned", "projectId": None}),
         base64.urlsafe_b64encode(b"\xff\xfe").decode(),
+        "v1.e30.AAAAAAAAAAAAAAAAAAAAAA",
+        encode_cursor(
+            signing_key("another-secret"),
+            org_id=ORG,
+            position="2026-04-03T10:00:00Z#lse_3",
+            status="assigned",
+            project_id=None,
+        ),
+        encode_cursor(KEY, org_id=ORG, position="", status="assigned", project_id=None),
+        encode_cursor(KEY, org_id=ORG, position="x", status="assigned", project_id=None),
     ],
-    ids=["text", "empty", "symbols", "list", "version", "position-type", "no-position", "not-utf8"],
+    ids=[
+        "text",
+        "empty",
+        "symbols",
+        "list",
+        "version",
+        "position-type",
+        "no-position",
+        "empty-position-unsigned",
+        "not-utf8",
+        "zero-tag",
+        "other-key",
+        "signed-empty-position",
+        "signed-bad-position",
+    ],
 )
 def test_a_forged_cursor_is_a_validation_issue_at_cursor(store, five_leases, cursor):
     # Given a cursor this listing never returned
@@ -190,6 +237,33 @@ def test_a_cursor_of_another_status_is_refused(store, five_leases):
     # Then it is a 422 at cursor
     with pytest.raises(ValidationFailed):
         listing(store, status="disconnected", cursor=cursor)
+
+
+def test_a_tampered_cursor_is_refused(store, five_leases):
+    # Given a real cursor whose position is changed but whose signature is kept
+    cursor = listing(store, limit=1).next_cursor
+    assert cursor is not None
+    tampered = resigned(cursor, {"after": "2099-01-01T00:00:00Z#lse_x"})
+    # When it is used / Then it is a 422 at cursor
+    with pytest.raises(ValidationFailed) as raised:
+        listing(store, cursor=tampered)
+    assert [issue.path for issue in raised.value.issues] == ["cursor"]
+
+
+def test_a_cursor_of_another_organization_is_refused(store, five_leases):
+    # Given a cursor issued to org_a
+    cursor = listing(store, limit=1).next_cursor
+    # When org_b uses it / Then it is a 422 at cursor
+    with pytest.raises(ValidationFailed):
+        listing(store, cursor=cursor, org_id=OTHER_ORG)
+
+
+def test_a_cursor_signed_with_another_deployments_key_is_refused(store, five_leases):
+    # Given a cursor of another deployment (another signing secret)
+    cursor = listing(store, limit=1, key=signing_key("another deployment")).next_cursor
+    # When it is used here / Then it is a 422 at cursor
+    with pytest.raises(ValidationFailed):
+        listing(store, cursor=cursor)
 
 
 def test_a_cursor_of_another_project_is_refused(store, five_leases):

@@ -225,3 +225,24 @@ def test_a_rejected_call_maps_to_429_with_retry_after():
     # Then it is a 429 with Retry-After
     assert response["statusCode"] == 429
     assert response["multiValueHeaders"]["Retry-After"] == ["49"]
+
+
+@pytest.mark.parametrize(
+    ("minute_calls", "day_calls", "window"),
+    [(60, 100, "minute"), (5, 10_000, "day"), (60, 10_000, "minute")],
+    ids=["minute-full", "day-full", "both-full"],
+)
+def test_a_write_either_cap_refuses_changes_no_counter(limiter, store, minute_calls, day_calls, window):
+    # Given a key with these counts this minute and today
+    minute_name, day_name = f"write#m{MINUTE_END - 60}", f"write#d{DAY_START}"
+    store.rate_counts[(KEY, minute_name)] = minute_calls
+    store.rate_counts[(KEY, day_name)] = day_calls
+    # When it writes
+    with pytest.raises(RateLimitExceeded) as raised:
+        limiter.consume(KEY, "standard", "write", NOW)
+    # Then the minute window is named first, and neither counter moved (nothing to give back)
+    assert raised.value.details == {"window": window}
+    assert (store.window_count(KEY, minute_name), store.window_count(KEY, day_name)) == (
+        minute_calls,
+        day_calls,
+    )

@@ -152,7 +152,22 @@ def cases() -> Iterator[tuple[str, dict[str, Any], bool]]:
     bad_niche = {**LEASE_BODY, "niche": {**NICHE, "geo": ["US", "XX"], "language": "zz-@@"}}
     yield "RequestLeaseFunction", event("POST", lease, body=bad_niche), False
     for status in (None, "assigned", "disconnected", "gone"):
-        for limit in (None, "1", "200", "0", "201", "ten", "1.5"):
+        for limit in (
+            None,
+            "1",
+            "200",
+            "0",
+            "201",
+            "ten",
+            "1.5",
+            "1_0",
+            "+5",
+            "5.0",
+            " 5",
+            "05",
+            "5 ",
+            "\u0663",
+        ):
             query = {"status": [status]} if status else {}
             if limit:
                 query["limit"] = [limit]
