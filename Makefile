@@ -10,11 +10,12 @@ PORT ?= 3000
 
 .PHONY: venv dev test lint typecheck unit integration e2e infra bench clean event-schemas openapi
 
-$(STAMP): requirements-dev.lock pyproject.toml
+$(STAMP): requirements-dev.lock pyproject.toml sdk/python/pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python >= 3.11 is required" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.lock
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e sdk/python  # the Python SDK (`layers`)
 	@touch $@
 
 venv: $(STAMP)
@@ -28,7 +29,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy layers_common leasing_cli functions tests bench
+	$(BIN)/mypy layers_common leasing_cli functions tests bench sdk/python/src/layers
 
 test: $(STAMP) lint typecheck
 	$(BIN)/pytest -n 2 --dist loadgroup
