@@ -349,6 +349,7 @@ def _error_schema() -> dict[str, Any]:
         "properties": {
             "error": {
                 "type": "object",
+                "description": "What went wrong.",
                 "required": ["code", "message", "requestId"],
                 "properties": {
                     "code": {

@@ -42,9 +42,9 @@ def map_case(context: Any, case: Any) -> Any:
         if isinstance(count, float) and count.is_integer():
             body["count"] = int(count)
         niche = body.get("niche")
-        if isinstance(niche, dict) and isinstance(niche.get("language"), str):
-            if not _valid_language(niche["language"]):
-                niche["language"] = VALID_LANGUAGES[len(niche["language"]) % len(VALID_LANGUAGES)]
+        language = niche.get("language") if isinstance(niche, dict) else None
+        if isinstance(niche, dict) and isinstance(language, str) and not _valid_language(language):
+            niche["language"] = VALID_LANGUAGES[len(language) % len(VALID_LANGUAGES)]
         meta.mark_dirty(ParameterLocation.BODY)
     if case.query and "cursor" in case.query and not meta.is_negative_at(ParameterLocation.QUERY):
         del case.query["cursor"]
