@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 DEV_SEED := seeds/demo.json
 PORT ?= 3000
 
-.PHONY: venv dev test lint typecheck unit integration e2e infra bench clean event-schemas openapi
+.PHONY: venv dev test lint typecheck unit integration e2e infra bench clean event-schemas openapi contract
 
 $(STAMP): requirements-dev.lock pyproject.toml sdk/python/pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python >= 3.11 is required" >&2; exit 1; }
@@ -60,3 +60,7 @@ event-schemas: $(STAMP)
 
 openapi: $(STAMP)
 	$(BIN)/leasing openapi --output docs/openapi.json
+
+# A deeper Schemathesis run than `make test`'s (100 examples per operation and phase).
+contract: $(STAMP)
+	SCHEMATHESIS_MAX_EXAMPLES=100 $(BIN)/pytest tests/contract -p no:xdist

@@ -37,8 +37,9 @@ def _stop_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
 
 
 def serve(args: argparse.Namespace, stdout: TextIO) -> int:
+    from leasing_cli.api_reference import DocumentedApiGateway
     from leasing_cli.event_path import EventPath, add_event_routes
-    from leasing_cli.gateway import GatewayHTTPServer, LocalApiGateway, add_health_route
+    from leasing_cli.gateway import GatewayHTTPServer, add_health_route
     from leasing_cli.local_system import local_system
 
     template, seeds = _load(args.template, args.seed)
@@ -52,7 +53,7 @@ def serve(args: argparse.Namespace, stdout: TextIO) -> int:
             ExitStack() as stack,
         ):
             system.runtime.load_all()
-            gateway = LocalApiGateway(template, system.runtime)
+            gateway = DocumentedApiGateway(template, system.runtime)  # + /openapi.json and /docs
             add_health_route(gateway, system.dynamodb_endpoint, system.tables)
             # The event path (stream → relay → bus → rules → consumers) runs in daemon threads.
             event_path = EventPath(
