@@ -569,3 +569,23 @@ def test_the_sdk_source_runs_on_python_3_9() -> None:
         ]
         assert unions == [], f"{path.name}: {unions}"
     assert (package / "py.typed").exists()
+
+
+def test_a_niche_model_is_sent_without_its_unset_fields() -> None:
+    script = Script(ok(ACCEPTED, 202))
+    client, _ = sdk(script)
+    # Given a niche built as the SDK's model, with only a vertical
+    # When it is requested
+    client.leased_accounts.request(project_id="prj_1", count=1, niche=layers.Niche(vertical="coffee"))
+    # Then the body's niche has no nulls for the fields left out
+    assert json.loads(script.requests[0].content)["niche"] == {"vertical": "coffee"}
+
+
+def test_the_project_route_is_used_when_a_project_is_given_positionally() -> None:
+    script = Script(ok(lease_request("assigned")))
+    client, _ = sdk(script)
+    # Given a project id passed as the second argument, as the signature shows
+    # When the request is read
+    client.leased_accounts.get_request("lreq_1", "prj_1")
+    # Then the project route is called
+    assert script.requests[0].url.path == "/v1/projects/prj_1/leased-accounts/requests/lreq_1"

@@ -11,9 +11,11 @@ from typing import Any, Optional, Union
 from urllib.parse import quote
 
 import httpx
+from pydantic import BaseModel
 
 from layers._exceptions import LayersError
 from layers._version import __version__
+from layers.types import Niche
 
 DEFAULT_BASE_URL = "https://api.layers.com"
 DEFAULT_TIMEOUT = 30.0
@@ -21,7 +23,7 @@ DEFAULT_MAX_RETRIES = 2
 
 logger = logging.getLogger("layers")
 
-NicheInput = Mapping[str, Any]
+NicheInput = Union[Mapping[str, Any], Niche]
 
 
 @dataclass(frozen=True)
@@ -130,13 +132,16 @@ def lease_request_call(
     *,
     project_id: str,
     count: int,
-    niche: Union[NicheInput, Any],
+    niche: NicheInput,
     target: Optional[str],
     note: Optional[str],
     request_id: Optional[str],
     idempotency_key: Optional[str],
 ) -> Call:
-    niche_body = niche.to_dict() if hasattr(niche, "to_dict") else dict(niche)
+    if isinstance(niche, BaseModel):
+        niche_body = niche.model_dump(mode="json", by_alias=True, exclude_none=True)
+    else:
+        niche_body = dict(niche)
     body: dict[str, Any] = {"projectId": project_id, "count": count, "niche": niche_body}
     for name, value in (("target", target), ("note", note), ("requestId", request_id)):
         if value is not None:

@@ -156,7 +156,6 @@ class LeasedAccounts:
 
     def request(
         self,
-        *,
         project_id: str,
         count: int,
         niche: NicheInput,
@@ -180,14 +179,13 @@ class LeasedAccounts:
         )
         return self._client._call(call, LeaseRequestAccepted)
 
-    def get_request(self, request_id: str, *, project_id: Optional[str] = None) -> LeaseRequest:
+    def get_request(self, request_id: str, project_id: Optional[str] = None) -> LeaseRequest:
         """A lease request by id (the project route when `project_id` is given)."""
         return self._client._call(get_request_call(request_id, project_id), LeaseRequest)
 
     def wait_for_request(
         self,
         request_id: str,
-        *,
         project_id: Optional[str] = None,
         timeout: float = DEFAULT_WAIT_TIMEOUT,
         poll_interval: float = DEFAULT_POLL_INTERVAL,
@@ -222,7 +220,7 @@ class LeasedAccounts:
             interval = _next_poll(interval)
 
     def list(
-        self, *, project_id: Optional[str] = None, status: str = "assigned", limit: Optional[int] = None
+        self, project_id: Optional[str] = None, status: str = "assigned", limit: Optional[int] = None
     ) -> "SyncPager":
         """Every leased account (newest first), fetched page by page as you iterate.
 
@@ -234,7 +232,7 @@ class LeasedAccounts:
 
         return SyncPager(fetch)
 
-    def release(self, social_account_id: str, *, reason: Optional[str] = None) -> ReleasedAccount:
+    def release(self, social_account_id: str, reason: Optional[str] = None) -> ReleasedAccount:
         """Give a leased account back; billing stops. Not retried once it may have reached the server."""
         call = delete_call(f"/v1/leased-accounts/{segment(social_account_id)}", reason)
         return self._client._call(call, ReleasedAccount)
@@ -244,7 +242,7 @@ class SocialAccounts:
     def __init__(self, client: Layers) -> None:
         self._client = client
 
-    def revoke(self, social_account_id: str, *, reason: Optional[str] = None) -> RevokedSocialAccount:
+    def revoke(self, social_account_id: str, reason: Optional[str] = None) -> RevokedSocialAccount:
         """Revoke a connected (BYO) account; leased accounts answer 409 LEASED_ACCOUNT."""
         call = delete_call(f"/v1/social-accounts/{segment(social_account_id)}", reason)
         return self._client._call(call, RevokedSocialAccount)
@@ -362,7 +360,6 @@ class AsyncLeasedAccounts:
 
     async def request(
         self,
-        *,
         project_id: str,
         count: int,
         niche: NicheInput,
@@ -382,13 +379,12 @@ class AsyncLeasedAccounts:
         )
         return await self._client._call(call, LeaseRequestAccepted)
 
-    async def get_request(self, request_id: str, *, project_id: Optional[str] = None) -> LeaseRequest:
+    async def get_request(self, request_id: str, project_id: Optional[str] = None) -> LeaseRequest:
         return await self._client._call(get_request_call(request_id, project_id), LeaseRequest)
 
     async def wait_for_request(
         self,
         request_id: str,
-        *,
         project_id: Optional[str] = None,
         timeout: float = DEFAULT_WAIT_TIMEOUT,
         poll_interval: float = DEFAULT_POLL_INTERVAL,
@@ -418,14 +414,14 @@ class AsyncLeasedAccounts:
             interval = _next_poll(interval)
 
     def list(
-        self, *, project_id: Optional[str] = None, status: str = "assigned", limit: Optional[int] = None
+        self, project_id: Optional[str] = None, status: str = "assigned", limit: Optional[int] = None
     ) -> "AsyncPager":
         async def fetch(cursor: Optional[str]) -> LeasedAccountPage:
             return await self._client._call(list_call(project_id, status, limit, cursor), LeasedAccountPage)
 
         return AsyncPager(fetch)
 
-    async def release(self, social_account_id: str, *, reason: Optional[str] = None) -> ReleasedAccount:
+    async def release(self, social_account_id: str, reason: Optional[str] = None) -> ReleasedAccount:
         call = delete_call(f"/v1/leased-accounts/{segment(social_account_id)}", reason)
         return await self._client._call(call, ReleasedAccount)
 
@@ -434,7 +430,7 @@ class AsyncSocialAccounts:
     def __init__(self, client: AsyncLayers) -> None:
         self._client = client
 
-    async def revoke(self, social_account_id: str, *, reason: Optional[str] = None) -> RevokedSocialAccount:
+    async def revoke(self, social_account_id: str, reason: Optional[str] = None) -> RevokedSocialAccount:
         call = delete_call(f"/v1/social-accounts/{segment(social_account_id)}", reason)
         return await self._client._call(call, RevokedSocialAccount)
 
