@@ -167,6 +167,18 @@ _RESPONSE_EXAMPLES: dict[str, Any] = {
     },
 }
 
+#: Descriptions of the operations whose handler gives none.
+_OPERATIONS: dict[str, str] = {
+    "getLeaseRequest": "Poll a lease request anywhere in the caller's organization: `requested` until the "
+    "asynchronous assignment runs, then `assigned`, `partial` or `rejected` (tolerate statuses added later).",
+    "getProjectLeaseRequest": "Poll a lease request of one project; 404 when it belongs to another project, "
+    "even of the same organization.",
+    "listLeasedAccounts": "The organization's leased accounts, newest `assignedAt` first, paginated with "
+    "`cursor`; `projectId` narrows it to one project (404 when not the organization's). This list is the "
+    "source of truth for what the partner pays for.",
+    "listProjectLeasedAccounts": "One project's leased accounts, newest `assignedAt` first, paginated with "
+    "`cursor`.",
+}
 #: Descriptions (and examples: the demo seed's ids, so "try it" works against `make dev`) of the
 #: parameters, by name. A parameter missing here fails `tests/unit/test_openapi.py`.
 _PARAMETERS: dict[str, tuple[str, Any]] = {
@@ -515,6 +527,8 @@ def decorate(document: dict[str, Any]) -> dict[str, Any]:
     for operations in document.get("paths", {}).values():
         for method, operation in operations.items():
             operation_id = operation.get("operationId", "")
+            if operation_id in _OPERATIONS:
+                operation.setdefault("description", _OPERATIONS[operation_id])
             for parameter in operation.get("parameters", []):
                 if parameter.get("in") == "header":
                     parameter["name"] = HEADER_NAMES.get(parameter["name"].lower(), parameter["name"])

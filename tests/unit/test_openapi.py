@@ -127,6 +127,7 @@ def test_every_operation_has_examples_and_every_parameter_and_field_a_descriptio
     for operations in document["paths"].values():
         for operation in operations.values():
             assert operation["summary"]
+            assert operation["description"], operation["operationId"]
             success = next(r for s, r in operation["responses"].items() if s.startswith("2"))
             assert success["content"]["application/json"]["example"], operation["operationId"]
             body = operation.get("requestBody", {}).get("content", {}).get("application/json")
