@@ -24,13 +24,14 @@ FIND_PYTHON312 := for candidate in python3.12 "$$(PYENV_VERSION=3.12.1 pyenv whi
 	2>/dev/null && break; done
 
 .PHONY: venv dev test lint lint-template typecheck unit integration e2e infra build-check bench clean event-schemas openapi \
-	sdk-typescript sdk-typescript-types
+	sdk-typescript sdk-typescript-types contract
 
-$(STAMP): requirements-dev.lock pyproject.toml
+$(STAMP): requirements-dev.lock pyproject.toml sdk/python/pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python >= 3.11 is required" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.lock
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e sdk/python  # the Python SDK (`layers`)
 	@touch $@
 
 venv: $(STAMP)
@@ -50,7 +51,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy layers_common leasing_cli functions tests bench
+	$(BIN)/mypy layers_common leasing_cli functions tests bench sdk/python/src/layers
 
 # The template against cfn-lint's rules plus the awslabs Serverless Rules; the remaining warnings
 # are silenced in template.yaml's own Metadata, each with its reason.
@@ -114,3 +115,7 @@ event-schemas: $(STAMP)
 
 openapi: $(STAMP)
 	$(BIN)/leasing openapi --output docs/openapi.json
+
+# A deeper Schemathesis run than `make test`'s (100 examples per operation and phase).
+contract: $(STAMP)
+	SCHEMATHESIS_MAX_EXAMPLES=100 $(BIN)/pytest tests/contract -p no:xdist

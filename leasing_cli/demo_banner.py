@@ -26,6 +26,8 @@ def banner(seed_path: str, port: int) -> str:
             "",
             f"  curl -s -H 'Authorization: Bearer {key}' {url}",
             "",
+            f"Reference (Authorize with the key above, then Try it out): http://127.0.0.1:{port}/docs",
+            "",
         ]
     )
 

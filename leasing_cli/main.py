@@ -71,9 +71,10 @@ def _stop_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
 
 
 def serve(args: argparse.Namespace, stdout: TextIO) -> int:
+    from leasing_cli.api_reference import DocumentedApiGateway
     from leasing_cli.event_path import EventPath, add_event_routes
     from leasing_cli.failure_queues import Faults
-    from leasing_cli.gateway import AuthorizerCache, GatewayHTTPServer, LocalApiGateway, add_health_route
+    from leasing_cli.gateway import AuthorizerCache, GatewayHTTPServer, add_health_route
     from leasing_cli.local_system import local_system
 
     template, seeds = _load(args.template, args.seed, args.parameter_overrides)
@@ -107,7 +108,8 @@ def serve(args: argparse.Namespace, stdout: TextIO) -> int:
             ExitStack() as stack,
         ):
             system.runtime.load_all()
-            gateway = LocalApiGateway(template, system.runtime, authorizer_cache=cache)
+            # + /openapi.json and /docs in front of the API
+            gateway = DocumentedApiGateway(template, system.runtime, authorizer_cache=cache)
             add_health_route(
                 gateway,
                 system.dynamodb_endpoint,

@@ -11,7 +11,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List the leased accounts of the organization */
+        /**
+         * List the leased accounts of the organization
+         * @description The organization's leased accounts, newest `assignedAt` first, paginated with `cursor`; `projectId` narrows it to one project (404 when not the organization's). This list is the source of truth for what the partner pays for.
+         */
         get: operations["listLeasedAccounts"];
         put?: never;
         post?: never;
@@ -28,7 +31,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a lease request (organization-wide) */
+        /**
+         * Get a lease request (organization-wide)
+         * @description Poll a lease request anywhere in the caller's organization: `requested` until the asynchronous assignment runs, then `assigned`, `partial` or `rejected` (tolerate statuses added later).
+         */
         get: operations["getLeaseRequest"];
         put?: never;
         post?: never;
@@ -65,7 +71,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List the leased accounts of a project */
+        /**
+         * List the leased accounts of a project
+         * @description One project's leased accounts, newest `assignedAt` first, paginated with `cursor`.
+         */
         get: operations["listProjectLeasedAccounts"];
         put?: never;
         post?: never;
@@ -102,7 +111,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a lease request of a project */
+        /**
+         * Get a lease request of a project
+         * @description Poll a lease request of one project; 404 when it belongs to another project, even of the same organization.
+         */
         get: operations["getProjectLeaseRequest"];
         put?: never;
         post?: never;
@@ -136,168 +148,197 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description The one envelope of every non-2xx response. */
         Error: {
+            /** @description What went wrong. */
             error: {
-                /** @enum {string} */
+                /**
+                 * @description Stable machine value; one per HTTP status.
+                 * @enum {string}
+                 */
                 code: "BILLING_EXHAUSTED" | "CONFLICT" | "FORBIDDEN_SCOPE" | "INTERNAL" | "KILL_SWITCH" | "NOT_FOUND" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "UNAUTHENTICATED" | "UNSUPPORTED_MEDIA_TYPE" | "VALIDATION";
+                /** @description Optional, by code: `issues` (VALIDATION), `reason` and `hint` (CONFLICT), `requiredScope` (FORBIDDEN_SCOPE), `window` (RATE_LIMITED). */
                 details?: {
+                    /** @description Which route to use instead. */
+                    hint?: string;
+                    /** @description One issue per problem, at the request's own field path. */
+                    issues?: {
+                        /** @description What is wrong. */
+                        message: string;
+                        /** @description `niche.geo[1]`; `""` for the whole body; `Idempotency-Key` for that header. */
+                        path: string;
+                    }[];
+                    /**
+                     * @description Why a 409: NOT_LEASED (release of a connected account), LEASED_ACCOUNT (revoke of a leased account), IDEMPOTENCY_KEY_REUSED (same key, other body), IDEMPOTENCY_IN_PROGRESS (same key, first call still running), REQUEST_ID_IN_USE (partner requestId reused with another body).
+                     * @enum {string}
+                     */
+                    reason?: "NOT_LEASED" | "LEASED_ACCOUNT" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_IN_PROGRESS" | "REQUEST_ID_IN_USE";
+                    /** @description The scope the key lacks. */
+                    requiredScope?: string;
+                    /**
+                     * @description Which budget is spent.
+                     * @enum {string}
+                     */
+                    window?: "minute" | "day";
+                } & {
                     [key: string]: unknown;
                 };
+                /** @description For people; do not parse it. */
                 message: string;
+                /** @description The X-Request-Id of this response. */
                 requestId: string;
             };
         };
-        /**
-         * LeaseRequestAccepted
-         * @description The 202 body.
-         */
+        /** @description The 202 body. */
         LeaseRequestAccepted: {
-            /** Requestid */
+            /** @description The lease request's id: poll it at the `Location` header. */
             requestId: string;
             /**
-             * Status
+             * @description Always `requested` at first.
              * @enum {string}
              */
             status: "requested" | "assigned" | "partial" | "rejected";
-            /** Submittedat */
+            /**
+             * Format: date-time
+             * @description ISO-8601 UTC, second precision, `Z` suffix.
+             */
             submittedAt: string;
         };
-        /**
-         * LeaseRequestBody
-         * @description Body of `POST /v1/projects/:projectId/leased-accounts/request`.
-         */
+        /** @description Body of `POST /v1/projects/:projectId/leased-accounts/request`. */
         LeaseRequestBody: {
-            /** Count */
+            /** @description How many accounts to lease: a JSON integer, 1-50 (`5.0`, `"5"` and `true` are not). */
             count: number;
+            /** @description What kind of account you want. */
             niche: components["schemas"]["Niche"];
-            /** Note */
+            /** @description Any extra context; at most 2000 characters. */
             note?: string | null;
-            /** Projectid */
+            /** @description Required; must equal the path's `projectId` (else 422 at `projectId`): it lets the server reject a retry sent to the wrong project. */
             projectId: string;
-            /** Requestid */
+            /** @description Your own request id, 1-64 of `[A-Za-z0-9_-]`; the server makes `lreq_<ULID>` when absent. Reused with the same body: the original 202 is replayed; with another body: 409 REQUEST_ID_IN_USE. */
             requestId?: string | null;
-            /** Target */
+            /** @description Free-form description of what content will run on these accounts; at most 2000 characters. */
             target?: string | null;
         };
-        /**
-         * LeaseRequestView
-         * @description `GET .../leased-accounts/requests/:requestId`.
-         */
+        /** @description `GET .../leased-accounts/requests/:requestId`. */
         LeaseRequestView: {
-            /** Assignedat */
+            /** @description When the assignment ran (ISO-8601 UTC, second precision, `Z` suffix.); null until then, and on a rejected request. */
             assignedAt: string | null;
-            /** Assignedsocialaccountids */
+            /** @description Assigned accounts, in assignment order; empty until the assignment. */
             assignedSocialAccountIds: string[];
-            /** Count */
+            /** @description How many accounts were asked for. */
             count: number;
-            /** Niche */
+            /** @description The niche, echoed as submitted. */
             niche: {
                 [key: string]: unknown;
             };
-            /** Note */
+            /** @description Why a request is partial or rejected; null otherwise. */
             note: string | null;
-            /** Projectid */
+            /** @description The project the accounts are assigned to. */
             projectId: string;
-            /** Requestid */
+            /** @description The lease request's id. */
             requestId: string;
             /**
-             * Status
+             * @description `requested` -> `assigned` (all `count`) | `partial` (1 <= assigned < count) | `rejected` (none; `note` says why). Clients must tolerate statuses they do not know yet.
              * @enum {string}
              */
             status: "requested" | "assigned" | "partial" | "rejected";
-            /** Submittedat */
+            /**
+             * Format: date-time
+             * @description ISO-8601 UTC, second precision, `Z` suffix.
+             */
             submittedAt: string;
         };
-        /** LeasedAccountPage */
         LeasedAccountPage: {
-            /** Items */
+            /** @description Newest `assignedAt` first, stable across pages. */
             items: components["schemas"]["LeasedAccountView"][];
-            /** Nextcursor */
+            /** @description Pass as `cursor` for the next page; null on the last page. */
             nextCursor: string | null;
         };
-        /** LeasedAccountView */
         LeasedAccountView: {
-            /** Assignedat */
+            /**
+             * Format: date-time
+             * @description When the lease started (ISO-8601 UTC, second precision, `Z` suffix.).
+             */
             assignedAt: string;
-            /** Disconnectedat */
+            /** @description When the lease ended (ISO-8601 UTC, second precision, `Z` suffix.); only on disconnected items. */
             disconnectedAt?: string | null;
-            /** Disconnectedreason */
+            /** @description `released_by_partner` or `insufficient_funds`; only on disconnected items. */
             disconnectedReason?: ("released_by_partner" | "insufficient_funds" | "revoked_by_partner") | null;
-            /** Followers */
+            /** @description Follower count. */
             followers: number;
-            /** Handle */
+            /** @description The account's handle on the platform. */
             handle: string;
-            /** Monthlypricecents */
+            /** @description What each month of this lease costs, in cents. */
             monthlyPriceCents: number;
-            /** Nextrenewalat */
+            /** @description Next monthly charge: `assignedAt` plus n calendar months (clamped to the month's last day); null once disconnected. */
             nextRenewalAt: string | null;
-            /** Platform */
+            /** @description `tiktok`. */
             platform: string;
-            /** Projectid */
+            /** @description The project it is assigned to. */
             projectId: string;
-            /** Requestid */
+            /** @description The lease request that assigned it; null for leases made another way. */
             requestId: string | null;
-            /** Socialaccountid */
+            /** @description The leased account's id. */
             socialAccountId: string;
             /**
-             * Status
+             * @description `assigned` (a current lease) or `disconnected` (ended).
              * @enum {string}
              */
             status: "assigned" | "disconnected";
         };
-        /** Niche */
         Niche: {
-            /** Audience */
+            /** @description Target audience description; at most 500 characters. */
             audience?: string | null;
-            /** Geo */
-            geo?: string[] | null;
-            /** Language */
+            /** @description ISO 3166-1 alpha-2 country codes that exist, upper case (`US`, not `us`); at most 50; no duplicates (a bad entry is reported at `niche.geo[i]`, a duplicate at `niche.geo`). Accounts whose audience overlaps these countries most are preferred. */
+            geo?: ("AD" | "AE" | "AF" | "AG" | "AI" | "AL" | "AM" | "AO" | "AQ" | "AR" | "AS" | "AT" | "AU" | "AW" | "AX" | "AZ" | "BA" | "BB" | "BD" | "BE" | "BF" | "BG" | "BH" | "BI" | "BJ" | "BL" | "BM" | "BN" | "BO" | "BQ" | "BR" | "BS" | "BT" | "BV" | "BW" | "BY" | "BZ" | "CA" | "CC" | "CD" | "CF" | "CG" | "CH" | "CI" | "CK" | "CL" | "CM" | "CN" | "CO" | "CR" | "CU" | "CV" | "CW" | "CX" | "CY" | "CZ" | "DE" | "DJ" | "DK" | "DM" | "DO" | "DZ" | "EC" | "EE" | "EG" | "EH" | "ER" | "ES" | "ET" | "FI" | "FJ" | "FK" | "FM" | "FO" | "FR" | "GA" | "GB" | "GD" | "GE" | "GF" | "GG" | "GH" | "GI" | "GL" | "GM" | "GN" | "GP" | "GQ" | "GR" | "GS" | "GT" | "GU" | "GW" | "GY" | "HK" | "HM" | "HN" | "HR" | "HT" | "HU" | "ID" | "IE" | "IL" | "IM" | "IN" | "IO" | "IQ" | "IR" | "IS" | "IT" | "JE" | "JM" | "JO" | "JP" | "KE" | "KG" | "KH" | "KI" | "KM" | "KN" | "KP" | "KR" | "KW" | "KY" | "KZ" | "LA" | "LB" | "LC" | "LI" | "LK" | "LR" | "LS" | "LT" | "LU" | "LV" | "LY" | "MA" | "MC" | "MD" | "ME" | "MF" | "MG" | "MH" | "MK" | "ML" | "MM" | "MN" | "MO" | "MP" | "MQ" | "MR" | "MS" | "MT" | "MU" | "MV" | "MW" | "MX" | "MY" | "MZ" | "NA" | "NC" | "NE" | "NF" | "NG" | "NI" | "NL" | "NO" | "NP" | "NR" | "NU" | "NZ" | "OM" | "PA" | "PE" | "PF" | "PG" | "PH" | "PK" | "PL" | "PM" | "PN" | "PR" | "PS" | "PT" | "PW" | "PY" | "QA" | "RE" | "RO" | "RS" | "RU" | "RW" | "SA" | "SB" | "SC" | "SD" | "SE" | "SG" | "SH" | "SI" | "SJ" | "SK" | "SL" | "SM" | "SN" | "SO" | "SR" | "SS" | "ST" | "SV" | "SX" | "SY" | "SZ" | "TC" | "TD" | "TF" | "TG" | "TH" | "TJ" | "TK" | "TL" | "TM" | "TN" | "TO" | "TR" | "TT" | "TV" | "TW" | "TZ" | "UA" | "UG" | "UM" | "US" | "UY" | "UZ" | "VA" | "VC" | "VE" | "VG" | "VI" | "VN" | "VU" | "WF" | "WS" | "XK" | "YE" | "YT" | "ZA" | "ZM" | "ZW")[] | null;
+            /** @description A well-formed, valid BCP-47 language tag (`en`, `en-US`, `pt-BR`; `_` is not a separator), checked against the IANA subtag registry. Accounts match on the primary subtag. */
             language?: string | null;
-            /** Vertical */
+            /** @description Broad category (coffee, fitness, mobile games); 1-64 characters after trimming whitespace; matched case-insensitively. */
             vertical: string;
         };
-        /**
-         * ReleaseBody
-         * @description Optional body of `DELETE /v1/leased-accounts/:id`.
-         */
+        /** @description Optional body of `DELETE /v1/leased-accounts/:id`. */
         ReleaseBody: {
-            /** Reason */
+            /** @description Free-form note stored on the audit log; at most 1000 characters. */
             reason?: string | null;
         };
-        /** ReleaseResult */
         ReleaseResult: {
-            /** Disconnectedat */
+            /**
+             * Format: date-time
+             * @description ISO-8601 UTC, second precision, `Z` suffix.
+             */
             disconnectedAt: string;
             /**
-             * Disconnectedreason
+             * @description `released_by_partner`.
              * @enum {string}
              */
             disconnectedReason: "released_by_partner" | "insufficient_funds" | "revoked_by_partner";
-            /** Socialaccountid */
+            /** @description The released account. */
             socialAccountId: string;
             /**
-             * Status
+             * @description `disconnected`.
              * @default disconnected
              * @constant
              */
             status: "disconnected";
         };
-        /** RevokeResult */
         RevokeResult: {
-            /** Canceledscheduledposts */
+            /** @description How many queued scheduled posts were canceled. */
             canceledScheduledPosts: number;
-            /** Disconnectedat */
+            /**
+             * Format: date-time
+             * @description ISO-8601 UTC, second precision, `Z` suffix.
+             */
             disconnectedAt: string;
             /**
-             * Disconnectedreason
+             * @description `revoked_by_partner`.
              * @default revoked_by_partner
              * @enum {string}
              */
             disconnectedReason: "released_by_partner" | "insufficient_funds" | "revoked_by_partner";
-            /** Socialaccountid */
+            /** @description The revoked account. */
             socialAccountId: string;
             /**
-             * Status
+             * @description `disconnected`.
              * @default disconnected
              * @constant
              */
@@ -307,23 +348,7 @@ export interface components {
     responses: never;
     parameters: never;
     requestBodies: never;
-    headers: {
-        /** @description `true` when this is a replayed response. */
-        "Idempotent-Replayed": string;
-        /** @description Where to poll the request. */
-        Location: string;
-        /** @description Seconds to wait before retrying. */
-        "Retry-After": number;
-        "X-RateLimit-Endpoint-Class": "read" | "write";
-        /** @description Calls allowed this minute. */
-        "X-RateLimit-Limit": number;
-        /** @description Calls left this minute. */
-        "X-RateLimit-Remaining": number;
-        /** @description Unix time the window ends. */
-        "X-RateLimit-Reset": number;
-        /** @description Service-generated id of this call (`req_<ULID>`). */
-        "X-Request-Id": string;
-    };
+    headers: never;
     pathItems: never;
 }
 export type $defs = Record<string, never>;
@@ -331,10 +356,23 @@ export interface operations {
     listLeasedAccounts: {
         parameters: {
             query?: {
+                /**
+                 * @description `assigned` (current leases, the default) or `disconnected` (ended ones).
+                 * @example assigned
+                 */
                 status?: "assigned" | "disconnected";
+                /**
+                 * @description Page size, 1-200 (default 50); plain decimal digits only.
+                 * @example 50
+                 */
                 limit?: number;
-                cursor?: string | null;
-                projectId?: string | null;
+                /** @description Opaque `nextCursor` of the previous page; valid only with the same organization, `status` and project filter (else 422 at `cursor`). */
+                cursor?: string;
+                /**
+                 * @description Project id (`prj_...`) in the caller's organization; another organization's is a 404.
+                 * @example prj_demo
+                 */
+                projectId?: string;
             };
             header?: never;
             path?: never;
@@ -345,21 +383,46 @@ export interface operations {
             /** @description Newest assignedAt first; follow nextCursor for more */
             200: {
                 headers: {
-                    "X-RateLimit-Endpoint-Class": components["headers"]["X-RateLimit-Endpoint-Class"];
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description `read` (GET) or `write` (POST, DELETE). */
+                    "X-RateLimit-Endpoint-Class": "read" | "write";
+                    /** @description Calls allowed in this minute for this endpoint class. */
+                    "X-RateLimit-Limit": number;
+                    /** @description Calls left in this minute for this endpoint class. */
+                    "X-RateLimit-Remaining": number;
+                    /** @description Unix seconds at which this minute's window ends. */
+                    "X-RateLimit-Reset": number;
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "assignedAt": "2026-04-20T16:12:02Z",
+                     *           "followers": 12840,
+                     *           "handle": "coffee.reviews.daily",
+                     *           "monthlyPriceCents": 15000,
+                     *           "nextRenewalAt": "2026-05-20T16:12:02Z",
+                     *           "platform": "tiktok",
+                     *           "projectId": "prj_demo",
+                     *           "requestId": "lreq_01HXZR7K8M2P4RSTUV56789AB",
+                     *           "socialAccountId": "sa_pool_2",
+                     *           "status": "assigned"
+                     *         }
+                     *       ],
+                     *       "nextCursor": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["LeasedAccountPage"];
                 };
             };
-            /** @description Missing or invalid API key. */
+            /** @description Missing, malformed, unknown, wrong or revoked API key (never says which). No rate-limit headers. */
             401: {
                 headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -372,17 +435,27 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "UNAUTHENTICATED";
+                        };
+                    };
                 };
             };
-            /** @description This API key lacks the leased:write scope. */
+            /** @description The key lacks this route's scope (`details.requiredScope`). */
             403: {
                 headers: {
-                    "X-RateLimit-Endpoint-Class": components["headers"]["X-RateLimit-Endpoint-Class"];
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description `read` (GET) or `write` (POST, DELETE). */
+                    "X-RateLimit-Endpoint-Class": "read" | "write";
+                    /** @description Calls allowed in this minute for this endpoint class. */
+                    "X-RateLimit-Limit": number;
+                    /** @description Calls left in this minute for this endpoint class. */
+                    "X-RateLimit-Remaining": number;
+                    /** @description Unix seconds at which this minute's window ends. */
+                    "X-RateLimit-Reset": number;
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -398,17 +471,27 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "FORBIDDEN_SCOPE";
+                        };
+                    };
                 };
             };
-            /** @description Leased account not found. */
+            /** @description Absent, of another organization, already released, or a malformed id. */
             404: {
                 headers: {
-                    "X-RateLimit-Endpoint-Class": components["headers"]["X-RateLimit-Endpoint-Class"];
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description `read` (GET) or `write` (POST, DELETE). */
+                    "X-RateLimit-Endpoint-Class": "read" | "write";
+                    /** @description Calls allowed in this minute for this endpoint class. */
+                    "X-RateLimit-Limit": number;
+                    /** @description Calls left in this minute for this endpoint class. */
+                    "X-RateLimit-Remaining": number;
+                    /** @description Unix seconds at which this minute's window ends. */
+                    "X-RateLimit-Reset": number;
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -421,17 +504,27 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "NOT_FOUND";
+                        };
+                    };
                 };
             };
-            /** @description The request is not valid. */
+            /** @description Malformed JSON, wrong types, out-of-range values or unknown fields; `details.issues` lists them. */
             422: {
                 headers: {
-                    "X-RateLimit-Endpoint-Class": components["headers"]["X-RateLimit-Endpoint-Class"];
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description `read` (GET) or `write` (POST, DELETE). */
+                    "X-RateLimit-Endpoint-Class": "read" | "write";
+                    /** @description Calls allowed in this minute for this endpoint class. */
+                    "X-RateLimit-Limit": number;
+                    /** @description Calls left in this minute for this endpoint class. */
+                    "X-RateLimit-Remaining": number;
+                    /** @description Unix seconds at which this minute's window ends. */
+                    "X-RateLimit-Reset": number;
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -452,18 +545,29 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "VALIDATION";
+                        };
+                    };
                 };
             };
-            /** @description Rate limit exceeded for this minute; retry later. */
+            /** @description Rate limit exhausted; wait `Retry-After` seconds. A rate-limited call changes nothing. */
             429: {
                 headers: {
-                    "Retry-After": components["headers"]["Retry-After"];
-                    "X-RateLimit-Endpoint-Class": components["headers"]["X-RateLimit-Endpoint-Class"];
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description `read` (GET) or `write` (POST, DELETE). */
+                    "X-RateLimit-Endpoint-Class"?: "read" | "write";
+                    /** @description Calls allowed in this minute for this endpoint class. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Calls left in this minute for this endpoint class. */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds at which this minute's window ends. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -479,17 +583,27 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "RATE_LIMITED";
+                        };
+                    };
                 };
             };
-            /** @description Internal error. */
+            /** @description A bug on our side; the body says nothing more. */
             500: {
                 headers: {
-                    "X-RateLimit-Endpoint-Class": components["headers"]["X-RateLimit-Endpoint-Class"];
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description `read` (GET) or `write` (POST, DELETE). */
+                    "X-RateLimit-Endpoint-Class"?: "read" | "write";
+                    /** @description Calls allowed in this minute for this endpoint class. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Calls left in this minute for this endpoint class. */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds at which this minute's window ends. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -502,17 +616,27 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "INTERNAL";
+                        };
+                    };
                 };
             };
-            /** @description This API key or its organization is suspended. */
+            /** @description KILL_SWITCH: the key or its organization is suspended. */
             503: {
                 headers: {
-                    "X-RateLimit-Endpoint-Class": components["headers"]["X-RateLimit-Endpoint-Class"];
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description `read` (GET) or `write` (POST, DELETE). */
+                    "X-RateLimit-Endpoint-Class": "read" | "write";
+                    /** @description Calls allowed in this minute for this endpoint class. */
+                    "X-RateLimit-Limit": number;
+                    /** @description Calls left in this minute for this endpoint class. */
+                    "X-RateLimit-Remaining": number;
+                    /** @description Unix seconds at which this minute's window ends. */
+                    "X-RateLimit-Reset": number;
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -525,7 +649,12 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "KILL_SWITCH";
+                        };
+                    };
                 };
             };
         };
@@ -535,6 +664,10 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /**
+                 * @description Lease request id: `lreq_<ULID>`, or the partner's own `requestId`.
+                 * @example lreq_demo_1
+                 */
                 requestId: string;
             };
             cookie?: never;
@@ -544,21 +677,51 @@ export interface operations {
             /** @description The request and its assignment progress */
             200: {
                 headers: {
-                    "X-RateLimit-Endpoint-Class": components["headers"]["X-RateLimit-Endpoint-Class"];
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description `read` (GET) or `write` (POST, DELETE). */
+                    "X-RateLimit-Endpoint-Class": "read" | "write";
+                    /** @description Calls allowed in this minute for this endpoint class. */
+                    "X-RateLimit-Limit": number;
+                    /** @description Calls left in this minute for this endpoint class. */
+                    "X-RateLimit-Remaining": number;
+                    /** @description Unix seconds at which this minute's window ends. */
+                    "X-RateLimit-Reset": number;
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "assignedAt": "2026-04-18T19:24:13Z",
+                     *       "assignedSocialAccountIds": [
+                     *         "sa_pool_1",
+                     *         "sa_pool_3",
+                     *         "sa_pool_4"
+                     *       ],
+                     *       "count": 5,
+                     *       "niche": {
+                     *         "geo": [
+                     *           "US",
+                     *           "CA"
+                     *         ],
+                     *         "language": "en",
+                     *         "vertical": "coffee"
+                     *       },
+                     *       "note": "Assigned 3 of 5: no more warmed accounts match this niche.",
+                     *       "projectId": "prj_demo",
+                     *       "requestId": "lreq_01HXZR7K8M2P4RSTUV56789AB",
+                     *       "status": "partial",
+                     *       "submittedAt": "2026-04-18T19:24:11Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["LeaseRequestView"];
                 };
             };
-            /** @description Missing or invalid API key. */
+            /** @description Missing, malformed, unknown, wrong or revoked API key (never says which). No rate-limit headers. */
             401: {
                 headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -571,17 +734,27 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "UNAUTHENTICATED";
+                        };
+                    };
                 };
             };
-            /** @description This API key lacks the leased:write scope. */
+            /** @description The key lacks this route's scope (`details.requiredScope`). */
             403: {
                 headers: {
-                    "X-RateLimit-Endpoint-Class": components["headers"]["X-RateLimit-Endpoint-Class"];
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description `read` (GET) or `write` (POST, DELETE). */
+                    "X-RateLimit-Endpoint-Class": "read" | "write";
+                    /** @description Calls allowed in this minute for this endpoint class. */
+                    "X-RateLimit-Limit": number;
+                    /** @description Calls left in this minute for this endpoint class. */
+                    "X-RateLimit-Remaining": number;
+                    /** @description Unix seconds at which this minute's window ends. */
+                    "X-RateLimit-Reset": number;
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -597,17 +770,27 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "FORBIDDEN_SCOPE";
+                        };
+                    };
                 };
             };
-            /** @description Leased account not found. */
+            /** @description Absent, of another organization, already released, or a malformed id. */
             404: {
                 headers: {
-                    "X-RateLimit-Endpoint-Class": components["headers"]["X-RateLimit-Endpoint-Class"];
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description `read` (GET) or `write` (POST, DELETE). */
+                    "X-RateLimit-Endpoint-Class": "read" | "write";
+                    /** @description Calls allowed in this minute for this endpoint class. */
+                    "X-RateLimit-Limit": number;
+                    /** @description Calls left in this minute for this endpoint class. */
+                    "X-RateLimit-Remaining": number;
+                    /** @description Unix seconds at which this minute's window ends. */
+                    "X-RateLimit-Reset": number;
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -620,17 +803,27 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "NOT_FOUND";
+                        };
+                    };
                 };
             };
-            /** @description The request is not valid. */
+            /** @description Malformed JSON, wrong types, out-of-range values or unknown fields; `details.issues` lists them. */
             422: {
                 headers: {
-                    "X-RateLimit-Endpoint-Class": components["headers"]["X-RateLimit-Endpoint-Class"];
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description `read` (GET) or `write` (POST, DELETE). */
+                    "X-RateLimit-Endpoint-Class": "read" | "write";
+                    /** @description Calls allowed in this minute for this endpoint class. */
+                    "X-RateLimit-Limit": number;
+                    /** @description Calls left in this minute for this endpoint class. */
+                    "X-RateLimit-Remaining": number;
+                    /** @description Unix seconds at which this minute's window ends. */
+                    "X-RateLimit-Reset": number;
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -651,18 +844,29 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "VALIDATION";
+                        };
+                    };
                 };
             };
-            /** @description Rate limit exceeded for this minute; retry later. */
+            /** @description Rate limit exhausted; wait `Retry-After` seconds. A rate-limited call changes nothing. */
             429: {
                 headers: {
-                    "Retry-After": components["headers"]["Retry-After"];
-                    "X-RateLimit-Endpoint-Class": components["headers"]["X-RateLimit-Endpoint-Class"];
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description `read` (GET) or `write` (POST, DELETE). */
+                    "X-RateLimit-Endpoint-Class"?: "read" | "write";
+                    /** @description Calls allowed in this minute for this endpoint class. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Calls left in this minute for this endpoint class. */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds at which this minute's window ends. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -678,17 +882,27 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "RATE_LIMITED";
+                        };
+                    };
                 };
             };
-            /** @description Internal error. */
+            /** @description A bug on our side; the body says nothing more. */
             500: {
                 headers: {
-                    "X-RateLimit-Endpoint-Class": components["headers"]["X-RateLimit-Endpoint-Class"];
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description `read` (GET) or `write` (POST, DELETE). */
+                    "X-RateLimit-Endpoint-Class"?: "read" | "write";
+                    /** @description Calls allowed in this minute for this endpoint class. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Calls left in this minute for this endpoint class. */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds at which this minute's window ends. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -701,17 +915,27 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "INTERNAL";
+                        };
+                    };
                 };
             };
-            /** @description This API key or its organization is suspended. */
+            /** @description KILL_SWITCH: the key or its organization is suspended. */
             503: {
                 headers: {
-                    "X-RateLimit-Endpoint-Class": components["headers"]["X-RateLimit-Endpoint-Class"];
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description `read` (GET) or `write` (POST, DELETE). */
+                    "X-RateLimit-Endpoint-Class": "read" | "write";
+                    /** @description Calls allowed in this minute for this endpoint class. */
+                    "X-RateLimit-Limit": number;
+                    /** @description Calls left in this minute for this endpoint class. */
+                    "X-RateLimit-Remaining": number;
+                    /** @description Unix seconds at which this minute's window ends. */
+                    "X-RateLimit-Reset": number;
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -724,7 +948,12 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "KILL_SWITCH";
+                        };
+                    };
                 };
             };
         };
@@ -734,6 +963,10 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /**
+                 * @description Social account id (`sa_...`).
+                 * @example sa_pool_2
+                 */
                 socialAccountId: string;
             };
             cookie?: never;
@@ -745,28 +978,42 @@ export interface operations {
                  *       "reason": "Customer churned - shutting down their project."
                  *     }
                  */
-                "application/json": components["schemas"]["ReleaseBody"] | null;
+                "application/json": components["schemas"]["ReleaseBody"];
             };
         };
         responses: {
             /** @description Released */
             200: {
                 headers: {
-                    "X-RateLimit-Endpoint-Class": components["headers"]["X-RateLimit-Endpoint-Class"];
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description `read` (GET) or `write` (POST, DELETE). */
+                    "X-RateLimit-Endpoint-Class": "read" | "write";
+                    /** @description Calls allowed in this minute for this endpoint class. */
+                    "X-RateLimit-Limit": number;
+                    /** @description Calls left in this minute for this endpoint class. */
+                    "X-RateLimit-Remaining": number;
+                    /** @description Unix seconds at which this minute's window ends. */
+                    "X-RateLimit-Reset": number;
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "disconnectedAt": "2026-04-18T19:27:03Z",
+                     *       "disconnectedReason": "released_by_partner",
+                     *       "socialAccountId": "sa_pool_2",
+                     *       "status": "disconnected"
+                     *     }
+                     */
                     "application/json": components["schemas"]["ReleaseResult"];
                 };
             };
-            /** @description Missing or invalid API key. */
+            /** @description Missing, malformed, unknown, wrong or revoked API key (never says which). No rate-limit headers. */
             401: {
                 headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -779,17 +1026,27 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "UNAUTHENTICATED";
+                        };
+                    };
                 };
             };
-            /** @description This API key lacks the leased:write scope. */
+            /** @description The key lacks this route's scope (`details.requiredScope`). */
             403: {
                 headers: {
-                    "X-RateLimit-Endpoint-Class": components["headers"]["X-RateLimit-Endpoint-Class"];
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description `read` (GET) or `write` (POST, DELETE). */
+                    "X-RateLimit-Endpoint-Class": "read" | "write";
+                    /** @description Calls allowed in this minute for this endpoint class. */
+                    "X-RateLimit-Limit": number;
+                    /** @description Calls left in this minute for this endpoint class. */
+                    "X-RateLimit-Remaining": number;
+                    /** @description Unix seconds at which this minute's window ends. */
+                    "X-RateLimit-Reset": number;
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -805,17 +1062,27 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "FORBIDDEN_SCOPE";
+                        };
+                    };
                 };
             };
-            /** @description Leased account not found. */
+            /** @description Absent, of another organization, already released, or a malformed id. */
             404: {
                 headers: {
-                    "X-RateLimit-Endpoint-Class": components["headers"]["X-RateLimit-Endpoint-Class"];
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description `read` (GET) or `write` (POST, DELETE). */
+                    "X-RateLimit-Endpoint-Class": "read" | "write";
+                    /** @description Calls allowed in this minute for this endpoint class. */
+                    "X-RateLimit-Limit": number;
+                    /** @description Calls left in this minute for this endpoint class. */
+                    "X-RateLimit-Remaining": number;
+                    /** @description Unix seconds at which this minute's window ends. */
+                    "X-RateLimit-Reset": number;
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -828,18 +1095,27 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "NOT_FOUND";
+                        };
+                    };
                 };
             };
-            /** @description This Idempotency-Key was already used with a different body. */
+            /** @description State conflict; `details.reason` says which. Here: NOT_LEASED. */
             409: {
                 headers: {
-                    "Retry-After": components["headers"]["Retry-After"];
-                    "X-RateLimit-Endpoint-Class": components["headers"]["X-RateLimit-Endpoint-Class"];
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description `read` (GET) or `write` (POST, DELETE). */
+                    "X-RateLimit-Endpoint-Class": "read" | "write";
+                    /** @description Calls allowed in this minute for this endpoint class. */
+                    "X-RateLimit-Limit": number;
+                    /** @description Calls left in this minute for this endpoint class. */
+                    "X-RateLimit-Remaining": number;
+                    /** @description Unix seconds at which this minute's window ends. */
+                    "X-RateLimit-Reset": number;
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -848,24 +1124,38 @@ export interface operations {
                      *       "error": {
                      *         "code": "CONFLICT",
                      *         "details": {
-                     *           "reason": "IDEMPOTENCY_KEY_REUSED"
+                     *           "reason": "NOT_LEASED"
                      *         },
-                     *         "message": "This Idempotency-Key was already used with a different body.",
+                     *         "message": "This account is a connected account, not a lease.",
                      *         "requestId": "req_01JD3Q8Z7X1V9M2K4T6R8P0N5B"
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "CONFLICT";
+                            details?: {
+                                /** @enum {string} */
+                                reason: "NOT_LEASED";
+                            };
+                        };
+                    };
                 };
             };
-            /** @description The request body is larger than 65536 bytes. */
+            /** @description Body over 64 KiB. */
             413: {
                 headers: {
-                    "X-RateLimit-Endpoint-Class": components["headers"]["X-RateLimit-Endpoint-Class"];
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description `read` (GET) or `write` (POST, DELETE). */
+                    "X-RateLimit-Endpoint-Class"?: "read" | "write";
+                    /** @description Calls allowed in this minute for this endpoint class. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Calls left in this minute for this endpoint class. */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds at which this minute's window ends. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -881,17 +1171,27 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "PAYLOAD_TOO_LARGE";
+                        };
+                    };
                 };
             };
-            /** @description Content-Type 'text/plain' is not supported; send application/json. */
+            /** @description A body sent with a Content-Type that is not JSON. */
             415: {
                 headers: {
-                    "X-RateLimit-Endpoint-Class": components["headers"]["X-RateLimit-Endpoint-Class"];
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description `read` (GET) or `write` (POST, DELETE). */
+                    "X-RateLimit-Endpoint-Class": "read" | "write";
+                    /** @description Calls allowed in this minute for this endpoint class. */
+                    "X-RateLimit-Limit": number;
+                    /** @description Calls left in this minute for this endpoint class. */
+                    "X-RateLimit-Remaining": number;
+                    /** @description Unix seconds at which this minute's window ends. */
+                    "X-RateLimit-Reset": number;
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -904,17 +1204,27 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
-            /** @description The request is not valid. */
+            /** @description Malformed JSON, wrong types, out-of-range values or unknown fields; `details.issues` lists them. */
             422: {
                 headers: {
-                    "X-RateLimit-Endpoint-Class": components["headers"]["X-RateLimit-Endpoint-Class"];
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description `read` (GET) or `write` (POST, DELETE). */
+                    "X-RateLimit-Endpoint-Class": "read" | "write";
+                    /** @description Calls allowed in this minute for this endpoint class. */
+                    "X-RateLimit-Limit": number;
+                    /** @description Calls left in this minute for this endpoint class. */
+                    "X-RateLimit-Remaining": number;
+                    /** @description Unix seconds at which this minute's window ends. */
+                    "X-RateLimit-Reset": number;
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -935,18 +1245,29 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "VALIDATION";
+                        };
+                    };
                 };
             };
-            /** @description Rate limit exceeded for this minute; retry later. */
+            /** @description Rate limit exhausted; wait `Retry-After` seconds. A rate-limited call changes nothing. */
             429: {
                 headers: {
-                    "Retry-After": components["headers"]["Retry-After"];
-                    "X-RateLimit-Endpoint-Class": components["headers"]["X-RateLimit-Endpoint-Class"];
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description `read` (GET) or `write` (POST, DELETE). */
+                    "X-RateLimit-Endpoint-Class"?: "read" | "write";
+                    /** @description Calls allowed in this minute for this endpoint class. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Calls left in this minute for this endpoint class. */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds at which this minute's window ends. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -962,17 +1283,27 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "RATE_LIMITED";
+                        };
+                    };
                 };
             };
-            /** @description Internal error. */
+            /** @description A bug on our side; the body says nothing more. */
             500: {
                 headers: {
-                    "X-RateLimit-Endpoint-Class": components["headers"]["X-RateLimit-Endpoint-Class"];
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description `read` (GET) or `write` (POST, DELETE). */
+                    "X-RateLimit-Endpoint-Class"?: "read" | "write";
+                    /** @description Calls allowed in this minute for this endpoint class. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Calls left in this minute for this endpoint class. */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds at which this minute's window ends. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -985,17 +1316,27 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "INTERNAL";
+                        };
+                    };
                 };
             };
-            /** @description This API key or its organization is suspended. */
+            /** @description KILL_SWITCH: the key or its organization is suspended. */
             503: {
                 headers: {
-                    "X-RateLimit-Endpoint-Class": components["headers"]["X-RateLimit-Endpoint-Class"];
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description `read` (GET) or `write` (POST, DELETE). */
+                    "X-RateLimit-Endpoint-Class": "read" | "write";
+                    /** @description Calls allowed in this minute for this endpoint class. */
+                    "X-RateLimit-Limit": number;
+                    /** @description Calls left in this minute for this endpoint class. */
+                    "X-RateLimit-Remaining": number;
+                    /** @description Unix seconds at which this minute's window ends. */
+                    "X-RateLimit-Reset": number;
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1008,7 +1349,12 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "KILL_SWITCH";
+                        };
+                    };
                 };
             };
         };
@@ -1016,12 +1362,25 @@ export interface operations {
     listProjectLeasedAccounts: {
         parameters: {
             query?: {
+                /**
+                 * @description `assigned` (current leases, the default) or `disconnected` (ended ones).
+                 * @example assigned
+                 */
                 status?: "assigned" | "disconnected";
+                /**
+                 * @description Page size, 1-200 (default 50); plain decimal digits only.
+                 * @example 50
+                 */
                 limit?: number;
-                cursor?: string | null;
+                /** @description Opaque `nextCursor` of the previous page; valid only with the same organization, `status` and project filter (else 422 at `cursor`). */
+                cursor?: string;
             };
             header?: never;
             path: {
+                /**
+                 * @description Project id (`prj_...`) in the caller's organization; another organization's is a 404.
+                 * @example prj_demo
+                 */
                 projectId: string;
             };
             cookie?: never;
@@ -1031,21 +1390,46 @@ export interface operations {
             /** @description Newest assignedAt first; follow nextCursor for more */
             200: {
                 headers: {
-                    "X-RateLimit-Endpoint-Class": components["headers"]["X-RateLimit-Endpoint-Class"];
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description `read` (GET) or `write` (POST, DELETE). */
+                    "X-RateLimit-Endpoint-Class": "read" | "write";
+                    /** @description Calls allowed in this minute for this endpoint class. */
+                    "X-RateLimit-Limit": number;
+                    /** @description Calls left in this minute for this endpoint class. */
+                    "X-RateLimit-Remaining": number;
+                    /** @description Unix seconds at which this minute's window ends. */
+                    "X-RateLimit-Reset": number;
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "assignedAt": "2026-04-20T16:12:02Z",
+                     *           "followers": 12840,
+                     *           "handle": "coffee.reviews.daily",
+                     *           "monthlyPriceCents": 15000,
+                     *           "nextRenewalAt": "2026-05-20T16:12:02Z",
+                     *           "platform": "tiktok",
+                     *           "projectId": "prj_demo",
+                     *           "requestId": "lreq_01HXZR7K8M2P4RSTUV56789AB",
+                     *           "socialAccountId": "sa_pool_2",
+                     *           "status": "assigned"
+                     *         }
+                     *       ],
+                     *       "nextCursor": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["LeasedAccountPage"];
                 };
             };
-            /** @description Missing or invalid API key. */
+            /** @description Missing, malformed, unknown, wrong or revoked API key (never says which). No rate-limit headers. */
             401: {
                 headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1058,17 +1442,27 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "UNAUTHENTICATED";
+                        };
+                    };
                 };
             };
-            /** @description This API key lacks the leased:write scope. */
+            /** @description The key lacks this route's scope (`details.requiredScope`). */
             403: {
                 headers: {
-                    "X-RateLimit-Endpoint-Class": components["headers"]["X-RateLimit-Endpoint-Class"];
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description `read` (GET) or `write` (POST, DELETE). */
+                    "X-RateLimit-Endpoint-Class": "read" | "write";
+                    /** @description Calls allowed in this minute for this endpoint class. */
+                    "X-RateLimit-Limit": number;
+                    /** @description Calls left in this minute for this endpoint class. */
+                    "X-RateLimit-Remaining": number;
+                    /** @description Unix seconds at which this minute's window ends. */
+                    "X-RateLimit-Reset": number;
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1084,17 +1478,27 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "FORBIDDEN_SCOPE";
+                        };
+                    };
                 };
             };
-            /** @description Leased account not found. */
+            /** @description Absent, of another organization, already released, or a malformed id. */
             404: {
                 headers: {
-                    "X-RateLimit-Endpoint-Class": components["headers"]["X-RateLimit-Endpoint-Class"];
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description `read` (GET) or `write` (POST, DELETE). */
+                    "X-RateLimit-Endpoint-Class": "read" | "write";
+                    /** @description Calls allowed in this minute for this endpoint class. */
+                    "X-RateLimit-Limit": number;
+                    /** @description Calls left in this minute for this endpoint class. */
+                    "X-RateLimit-Remaining": number;
+                    /** @description Unix seconds at which this minute's window ends. */
+                    "X-RateLimit-Reset": number;
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1107,17 +1511,27 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "NOT_FOUND";
+                        };
+                    };
                 };
             };
-            /** @description The request is not valid. */
+            /** @description Malformed JSON, wrong types, out-of-range values or unknown fields; `details.issues` lists them. */
             422: {
                 headers: {
-                    "X-RateLimit-Endpoint-Class": components["headers"]["X-RateLimit-Endpoint-Class"];
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description `read` (GET) or `write` (POST, DELETE). */
+                    "X-RateLimit-Endpoint-Class": "read" | "write";
+                    /** @description Calls allowed in this minute for this endpoint class. */
+                    "X-RateLimit-Limit": number;
+                    /** @description Calls left in this minute for this endpoint class. */
+                    "X-RateLimit-Remaining": number;
+                    /** @description Unix seconds at which this minute's window ends. */
+                    "X-RateLimit-Reset": number;
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1138,18 +1552,29 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "VALIDATION";
+                        };
+                    };
                 };
             };
-            /** @description Rate limit exceeded for this minute; retry later. */
+            /** @description Rate limit exhausted; wait `Retry-After` seconds. A rate-limited call changes nothing. */
             429: {
                 headers: {
-                    "Retry-After": components["headers"]["Retry-After"];
-                    "X-RateLimit-Endpoint-Class": components["headers"]["X-RateLimit-Endpoint-Class"];
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description `read` (GET) or `write` (POST, DELETE). */
+                    "X-RateLimit-Endpoint-Class"?: "read" | "write";
+                    /** @description Calls allowed in this minute for this endpoint class. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Calls left in this minute for this endpoint class. */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds at which this minute's window ends. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1165,17 +1590,27 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "RATE_LIMITED";
+                        };
+                    };
                 };
             };
-            /** @description Internal error. */
+            /** @description A bug on our side; the body says nothing more. */
             500: {
                 headers: {
-                    "X-RateLimit-Endpoint-Class": components["headers"]["X-RateLimit-Endpoint-Class"];
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description `read` (GET) or `write` (POST, DELETE). */
+                    "X-RateLimit-Endpoint-Class"?: "read" | "write";
+                    /** @description Calls allowed in this minute for this endpoint class. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Calls left in this minute for this endpoint class. */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds at which this minute's window ends. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1188,17 +1623,27 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "INTERNAL";
+                        };
+                    };
                 };
             };
-            /** @description This API key or its organization is suspended. */
+            /** @description KILL_SWITCH: the key or its organization is suspended. */
             503: {
                 headers: {
-                    "X-RateLimit-Endpoint-Class": components["headers"]["X-RateLimit-Endpoint-Class"];
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description `read` (GET) or `write` (POST, DELETE). */
+                    "X-RateLimit-Endpoint-Class": "read" | "write";
+                    /** @description Calls allowed in this minute for this endpoint class. */
+                    "X-RateLimit-Limit": number;
+                    /** @description Calls left in this minute for this endpoint class. */
+                    "X-RateLimit-Remaining": number;
+                    /** @description Unix seconds at which this minute's window ends. */
+                    "X-RateLimit-Reset": number;
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1211,7 +1656,12 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "KILL_SWITCH";
+                        };
+                    };
                 };
             };
         };
@@ -1220,10 +1670,17 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Recommended (a UUID). Same key + same body replays the response. */
-                "Idempotency-Key"?: string | null;
+                /**
+                 * @description Recommended (a UUID): 1-255 printable ASCII characters. Same key + same body within 24 hours replays the first 2xx response (`Idempotent-Replayed: true`); a different body is 409 IDEMPOTENCY_KEY_REUSED; while the first call runs, 409 IDEMPOTENCY_IN_PROGRESS.
+                 * @example 9a2f1e44-6b3c-4d19-9e8a-f2d7c1b5e777
+                 */
+                "Idempotency-Key"?: string;
             };
             path: {
+                /**
+                 * @description Project id (`prj_...`) in the caller's organization; another organization's is a 404.
+                 * @example prj_demo
+                 */
                 projectId: string;
             };
             cookie?: never;
@@ -1232,18 +1689,17 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "count": 5,
+                 *       "count": 2,
                  *       "niche": {
                  *         "audience": "home baristas 25-40",
                  *         "geo": [
                  *           "US",
-                 *           "CA",
-                 *           "GB"
+                 *           "CA"
                  *         ],
                  *         "language": "en",
                  *         "vertical": "coffee"
                  *       },
-                 *       "projectId": "prj_254a4ce1-f4ca-42b1-9e36-17ca45ef3d39",
+                 *       "projectId": "prj_demo",
                  *       "target": "Short-form brew tutorials; paid UGC-style creative for ads."
                  *     }
                  */
@@ -1254,23 +1710,38 @@ export interface operations {
             /** @description Request accepted (also the replay of an accepted request) */
             202: {
                 headers: {
-                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
-                    Location: components["headers"]["Location"];
-                    "X-RateLimit-Endpoint-Class": components["headers"]["X-RateLimit-Endpoint-Class"];
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description `true` when this is the replay of an earlier call with the same Idempotency-Key (or requestId). */
+                    "Idempotent-Replayed"?: "true";
+                    /** @description Where to poll the request: `/v1/projects/<projectId>/leased-accounts/requests/<requestId>`. */
+                    Location: string;
+                    /** @description `read` (GET) or `write` (POST, DELETE). */
+                    "X-RateLimit-Endpoint-Class": "read" | "write";
+                    /** @description Calls allowed in this minute for this endpoint class. */
+                    "X-RateLimit-Limit": number;
+                    /** @description Calls left in this minute for this endpoint class. */
+                    "X-RateLimit-Remaining": number;
+                    /** @description Unix seconds at which this minute's window ends. */
+                    "X-RateLimit-Reset": number;
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "requestId": "lreq_01HXZR7K8M2P4RSTUV56789AB",
+                     *       "status": "requested",
+                     *       "submittedAt": "2026-04-18T19:24:11Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["LeaseRequestAccepted"];
                 };
             };
-            /** @description Missing or invalid API key. */
+            /** @description Missing, malformed, unknown, wrong or revoked API key (never says which). No rate-limit headers. */
             401: {
                 headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1283,17 +1754,27 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "UNAUTHENTICATED";
+                        };
+                    };
                 };
             };
-            /** @description The wallet cannot cover even one account; the request was not queued. */
+            /** @description The wallet cannot cover even one account at the standard price; nothing was queued. */
             402: {
                 headers: {
-                    "X-RateLimit-Endpoint-Class": components["headers"]["X-RateLimit-Endpoint-Class"];
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description `read` (GET) or `write` (POST, DELETE). */
+                    "X-RateLimit-Endpoint-Class": "read" | "write";
+                    /** @description Calls allowed in this minute for this endpoint class. */
+                    "X-RateLimit-Limit": number;
+                    /** @description Calls left in this minute for this endpoint class. */
+                    "X-RateLimit-Remaining": number;
+                    /** @description Unix seconds at which this minute's window ends. */
+                    "X-RateLimit-Reset": number;
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1306,17 +1787,27 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "BILLING_EXHAUSTED";
+                        };
+                    };
                 };
             };
-            /** @description This API key lacks the leased:write scope. */
+            /** @description The key lacks this route's scope (`details.requiredScope`). */
             403: {
                 headers: {
-                    "X-RateLimit-Endpoint-Class": components["headers"]["X-RateLimit-Endpoint-Class"];
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description `read` (GET) or `write` (POST, DELETE). */
+                    "X-RateLimit-Endpoint-Class": "read" | "write";
+                    /** @description Calls allowed in this minute for this endpoint class. */
+                    "X-RateLimit-Limit": number;
+                    /** @description Calls left in this minute for this endpoint class. */
+                    "X-RateLimit-Remaining": number;
+                    /** @description Unix seconds at which this minute's window ends. */
+                    "X-RateLimit-Reset": number;
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1332,17 +1823,27 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "FORBIDDEN_SCOPE";
+                        };
+                    };
                 };
             };
-            /** @description Leased account not found. */
+            /** @description Absent, of another organization, already released, or a malformed id. */
             404: {
                 headers: {
-                    "X-RateLimit-Endpoint-Class": components["headers"]["X-RateLimit-Endpoint-Class"];
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description `read` (GET) or `write` (POST, DELETE). */
+                    "X-RateLimit-Endpoint-Class": "read" | "write";
+                    /** @description Calls allowed in this minute for this endpoint class. */
+                    "X-RateLimit-Limit": number;
+                    /** @description Calls left in this minute for this endpoint class. */
+                    "X-RateLimit-Remaining": number;
+                    /** @description Unix seconds at which this minute's window ends. */
+                    "X-RateLimit-Reset": number;
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1355,18 +1856,29 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "NOT_FOUND";
+                        };
+                    };
                 };
             };
-            /** @description This Idempotency-Key was already used with a different body. */
+            /** @description State conflict; `details.reason` says which. Here: IDEMPOTENCY_KEY_REUSED, IDEMPOTENCY_IN_PROGRESS, REQUEST_ID_IN_USE. */
             409: {
                 headers: {
-                    "Retry-After": components["headers"]["Retry-After"];
-                    "X-RateLimit-Endpoint-Class": components["headers"]["X-RateLimit-Endpoint-Class"];
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description `1` on IDEMPOTENCY_IN_PROGRESS: retry after a second. */
+                    "Retry-After"?: number;
+                    /** @description `read` (GET) or `write` (POST, DELETE). */
+                    "X-RateLimit-Endpoint-Class": "read" | "write";
+                    /** @description Calls allowed in this minute for this endpoint class. */
+                    "X-RateLimit-Limit": number;
+                    /** @description Calls left in this minute for this endpoint class. */
+                    "X-RateLimit-Remaining": number;
+                    /** @description Unix seconds at which this minute's window ends. */
+                    "X-RateLimit-Reset": number;
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1382,17 +1894,31 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "CONFLICT";
+                            details?: {
+                                /** @enum {string} */
+                                reason: "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_IN_PROGRESS" | "REQUEST_ID_IN_USE";
+                            };
+                        };
+                    };
                 };
             };
-            /** @description The request body is larger than 65536 bytes. */
+            /** @description Body over 64 KiB. */
             413: {
                 headers: {
-                    "X-RateLimit-Endpoint-Class": components["headers"]["X-RateLimit-Endpoint-Class"];
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description `read` (GET) or `write` (POST, DELETE). */
+                    "X-RateLimit-Endpoint-Class"?: "read" | "write";
+                    /** @description Calls allowed in this minute for this endpoint class. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Calls left in this minute for this endpoint class. */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds at which this minute's window ends. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1408,17 +1934,27 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "PAYLOAD_TOO_LARGE";
+                        };
+                    };
                 };
             };
-            /** @description Content-Type 'text/plain' is not supported; send application/json. */
+            /** @description A body sent with a Content-Type that is not JSON. */
             415: {
                 headers: {
-                    "X-RateLimit-Endpoint-Class": components["headers"]["X-RateLimit-Endpoint-Class"];
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description `read` (GET) or `write` (POST, DELETE). */
+                    "X-RateLimit-Endpoint-Class": "read" | "write";
+                    /** @description Calls allowed in this minute for this endpoint class. */
+                    "X-RateLimit-Limit": number;
+                    /** @description Calls left in this minute for this endpoint class. */
+                    "X-RateLimit-Remaining": number;
+                    /** @description Unix seconds at which this minute's window ends. */
+                    "X-RateLimit-Reset": number;
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1431,17 +1967,27 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
-            /** @description The request is not valid. */
+            /** @description Malformed JSON, wrong types, out-of-range values or unknown fields; `details.issues` lists them. */
             422: {
                 headers: {
-                    "X-RateLimit-Endpoint-Class": components["headers"]["X-RateLimit-Endpoint-Class"];
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description `read` (GET) or `write` (POST, DELETE). */
+                    "X-RateLimit-Endpoint-Class": "read" | "write";
+                    /** @description Calls allowed in this minute for this endpoint class. */
+                    "X-RateLimit-Limit": number;
+                    /** @description Calls left in this minute for this endpoint class. */
+                    "X-RateLimit-Remaining": number;
+                    /** @description Unix seconds at which this minute's window ends. */
+                    "X-RateLimit-Reset": number;
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1462,18 +2008,29 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "VALIDATION";
+                        };
+                    };
                 };
             };
-            /** @description Rate limit exceeded for this minute; retry later. */
+            /** @description Rate limit exhausted; wait `Retry-After` seconds. A rate-limited call changes nothing. */
             429: {
                 headers: {
-                    "Retry-After": components["headers"]["Retry-After"];
-                    "X-RateLimit-Endpoint-Class": components["headers"]["X-RateLimit-Endpoint-Class"];
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description `read` (GET) or `write` (POST, DELETE). */
+                    "X-RateLimit-Endpoint-Class"?: "read" | "write";
+                    /** @description Calls allowed in this minute for this endpoint class. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Calls left in this minute for this endpoint class. */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds at which this minute's window ends. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1489,17 +2046,27 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "RATE_LIMITED";
+                        };
+                    };
                 };
             };
-            /** @description Internal error. */
+            /** @description A bug on our side; the body says nothing more. */
             500: {
                 headers: {
-                    "X-RateLimit-Endpoint-Class": components["headers"]["X-RateLimit-Endpoint-Class"];
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description `read` (GET) or `write` (POST, DELETE). */
+                    "X-RateLimit-Endpoint-Class"?: "read" | "write";
+                    /** @description Calls allowed in this minute for this endpoint class. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Calls left in this minute for this endpoint class. */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds at which this minute's window ends. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1512,17 +2079,27 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "INTERNAL";
+                        };
+                    };
                 };
             };
-            /** @description This API key or its organization is suspended. */
+            /** @description KILL_SWITCH: the key or its organization is suspended. */
             503: {
                 headers: {
-                    "X-RateLimit-Endpoint-Class": components["headers"]["X-RateLimit-Endpoint-Class"];
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description `read` (GET) or `write` (POST, DELETE). */
+                    "X-RateLimit-Endpoint-Class": "read" | "write";
+                    /** @description Calls allowed in this minute for this endpoint class. */
+                    "X-RateLimit-Limit": number;
+                    /** @description Calls left in this minute for this endpoint class. */
+                    "X-RateLimit-Remaining": number;
+                    /** @description Unix seconds at which this minute's window ends. */
+                    "X-RateLimit-Reset": number;
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1535,7 +2112,12 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "KILL_SWITCH";
+                        };
+                    };
                 };
             };
         };
@@ -1545,7 +2127,15 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /**
+                 * @description Project id (`prj_...`) in the caller's organization; another organization's is a 404.
+                 * @example prj_demo
+                 */
                 projectId: string;
+                /**
+                 * @description Lease request id: `lreq_<ULID>`, or the partner's own `requestId`.
+                 * @example lreq_demo_1
+                 */
                 requestId: string;
             };
             cookie?: never;
@@ -1555,21 +2145,51 @@ export interface operations {
             /** @description The request and its assignment progress */
             200: {
                 headers: {
-                    "X-RateLimit-Endpoint-Class": components["headers"]["X-RateLimit-Endpoint-Class"];
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description `read` (GET) or `write` (POST, DELETE). */
+                    "X-RateLimit-Endpoint-Class": "read" | "write";
+                    /** @description Calls allowed in this minute for this endpoint class. */
+                    "X-RateLimit-Limit": number;
+                    /** @description Calls left in this minute for this endpoint class. */
+                    "X-RateLimit-Remaining": number;
+                    /** @description Unix seconds at which this minute's window ends. */
+                    "X-RateLimit-Reset": number;
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "assignedAt": "2026-04-18T19:24:13Z",
+                     *       "assignedSocialAccountIds": [
+                     *         "sa_pool_1",
+                     *         "sa_pool_3",
+                     *         "sa_pool_4"
+                     *       ],
+                     *       "count": 5,
+                     *       "niche": {
+                     *         "geo": [
+                     *           "US",
+                     *           "CA"
+                     *         ],
+                     *         "language": "en",
+                     *         "vertical": "coffee"
+                     *       },
+                     *       "note": "Assigned 3 of 5: no more warmed accounts match this niche.",
+                     *       "projectId": "prj_demo",
+                     *       "requestId": "lreq_01HXZR7K8M2P4RSTUV56789AB",
+                     *       "status": "partial",
+                     *       "submittedAt": "2026-04-18T19:24:11Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["LeaseRequestView"];
                 };
             };
-            /** @description Missing or invalid API key. */
+            /** @description Missing, malformed, unknown, wrong or revoked API key (never says which). No rate-limit headers. */
             401: {
                 headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1582,17 +2202,27 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "UNAUTHENTICATED";
+                        };
+                    };
                 };
             };
-            /** @description This API key lacks the leased:write scope. */
+            /** @description The key lacks this route's scope (`details.requiredScope`). */
             403: {
                 headers: {
-                    "X-RateLimit-Endpoint-Class": components["headers"]["X-RateLimit-Endpoint-Class"];
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description `read` (GET) or `write` (POST, DELETE). */
+                    "X-RateLimit-Endpoint-Class": "read" | "write";
+                    /** @description Calls allowed in this minute for this endpoint class. */
+                    "X-RateLimit-Limit": number;
+                    /** @description Calls left in this minute for this endpoint class. */
+                    "X-RateLimit-Remaining": number;
+                    /** @description Unix seconds at which this minute's window ends. */
+                    "X-RateLimit-Reset": number;
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1608,17 +2238,27 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "FORBIDDEN_SCOPE";
+                        };
+                    };
                 };
             };
-            /** @description Leased account not found. */
+            /** @description Absent, of another organization, already released, or a malformed id. */
             404: {
                 headers: {
-                    "X-RateLimit-Endpoint-Class": components["headers"]["X-RateLimit-Endpoint-Class"];
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description `read` (GET) or `write` (POST, DELETE). */
+                    "X-RateLimit-Endpoint-Class": "read" | "write";
+                    /** @description Calls allowed in this minute for this endpoint class. */
+                    "X-RateLimit-Limit": number;
+                    /** @description Calls left in this minute for this endpoint class. */
+                    "X-RateLimit-Remaining": number;
+                    /** @description Unix seconds at which this minute's window ends. */
+                    "X-RateLimit-Reset": number;
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1631,17 +2271,27 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "NOT_FOUND";
+                        };
+                    };
                 };
             };
-            /** @description The request is not valid. */
+            /** @description Malformed JSON, wrong types, out-of-range values or unknown fields; `details.issues` lists them. */
             422: {
                 headers: {
-                    "X-RateLimit-Endpoint-Class": components["headers"]["X-RateLimit-Endpoint-Class"];
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description `read` (GET) or `write` (POST, DELETE). */
+                    "X-RateLimit-Endpoint-Class": "read" | "write";
+                    /** @description Calls allowed in this minute for this endpoint class. */
+                    "X-RateLimit-Limit": number;
+                    /** @description Calls left in this minute for this endpoint class. */
+                    "X-RateLimit-Remaining": number;
+                    /** @description Unix seconds at which this minute's window ends. */
+                    "X-RateLimit-Reset": number;
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1662,18 +2312,29 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "VALIDATION";
+                        };
+                    };
                 };
             };
-            /** @description Rate limit exceeded for this minute; retry later. */
+            /** @description Rate limit exhausted; wait `Retry-After` seconds. A rate-limited call changes nothing. */
             429: {
                 headers: {
-                    "Retry-After": components["headers"]["Retry-After"];
-                    "X-RateLimit-Endpoint-Class": components["headers"]["X-RateLimit-Endpoint-Class"];
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description `read` (GET) or `write` (POST, DELETE). */
+                    "X-RateLimit-Endpoint-Class"?: "read" | "write";
+                    /** @description Calls allowed in this minute for this endpoint class. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Calls left in this minute for this endpoint class. */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds at which this minute's window ends. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1689,17 +2350,27 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "RATE_LIMITED";
+                        };
+                    };
                 };
             };
-            /** @description Internal error. */
+            /** @description A bug on our side; the body says nothing more. */
             500: {
                 headers: {
-                    "X-RateLimit-Endpoint-Class": components["headers"]["X-RateLimit-Endpoint-Class"];
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description `read` (GET) or `write` (POST, DELETE). */
+                    "X-RateLimit-Endpoint-Class"?: "read" | "write";
+                    /** @description Calls allowed in this minute for this endpoint class. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Calls left in this minute for this endpoint class. */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds at which this minute's window ends. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1712,17 +2383,27 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "INTERNAL";
+                        };
+                    };
                 };
             };
-            /** @description This API key or its organization is suspended. */
+            /** @description KILL_SWITCH: the key or its organization is suspended. */
             503: {
                 headers: {
-                    "X-RateLimit-Endpoint-Class": components["headers"]["X-RateLimit-Endpoint-Class"];
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description `read` (GET) or `write` (POST, DELETE). */
+                    "X-RateLimit-Endpoint-Class": "read" | "write";
+                    /** @description Calls allowed in this minute for this endpoint class. */
+                    "X-RateLimit-Limit": number;
+                    /** @description Calls left in this minute for this endpoint class. */
+                    "X-RateLimit-Remaining": number;
+                    /** @description Unix seconds at which this minute's window ends. */
+                    "X-RateLimit-Reset": number;
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1735,7 +2416,12 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "KILL_SWITCH";
+                        };
+                    };
                 };
             };
         };
@@ -1745,34 +2431,58 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /**
+                 * @description Social account id (`sa_...`).
+                 * @example sa_pool_2
+                 */
                 socialAccountId: string;
             };
             cookie?: never;
         };
         requestBody?: {
             content: {
-                "application/json": components["schemas"]["ReleaseBody"] | null;
+                /**
+                 * @example {
+                 *       "reason": "Moving this account to another tool."
+                 *     }
+                 */
+                "application/json": components["schemas"]["ReleaseBody"];
             };
         };
         responses: {
             /** @description Revoked; queued posts canceled */
             200: {
                 headers: {
-                    "X-RateLimit-Endpoint-Class": components["headers"]["X-RateLimit-Endpoint-Class"];
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description `read` (GET) or `write` (POST, DELETE). */
+                    "X-RateLimit-Endpoint-Class": "read" | "write";
+                    /** @description Calls allowed in this minute for this endpoint class. */
+                    "X-RateLimit-Limit": number;
+                    /** @description Calls left in this minute for this endpoint class. */
+                    "X-RateLimit-Remaining": number;
+                    /** @description Unix seconds at which this minute's window ends. */
+                    "X-RateLimit-Reset": number;
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "canceledScheduledPosts": 2,
+                     *       "disconnectedAt": "2026-04-18T19:27:03Z",
+                     *       "disconnectedReason": "revoked_by_partner",
+                     *       "socialAccountId": "sa_byo_1",
+                     *       "status": "disconnected"
+                     *     }
+                     */
                     "application/json": components["schemas"]["RevokeResult"];
                 };
             };
-            /** @description Missing or invalid API key. */
+            /** @description Missing, malformed, unknown, wrong or revoked API key (never says which). No rate-limit headers. */
             401: {
                 headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1785,17 +2495,27 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "UNAUTHENTICATED";
+                        };
+                    };
                 };
             };
-            /** @description This API key lacks the leased:write scope. */
+            /** @description The key lacks this route's scope (`details.requiredScope`). */
             403: {
                 headers: {
-                    "X-RateLimit-Endpoint-Class": components["headers"]["X-RateLimit-Endpoint-Class"];
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description `read` (GET) or `write` (POST, DELETE). */
+                    "X-RateLimit-Endpoint-Class": "read" | "write";
+                    /** @description Calls allowed in this minute for this endpoint class. */
+                    "X-RateLimit-Limit": number;
+                    /** @description Calls left in this minute for this endpoint class. */
+                    "X-RateLimit-Remaining": number;
+                    /** @description Unix seconds at which this minute's window ends. */
+                    "X-RateLimit-Reset": number;
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1811,17 +2531,27 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "FORBIDDEN_SCOPE";
+                        };
+                    };
                 };
             };
-            /** @description Leased account not found. */
+            /** @description Absent, of another organization, already released, or a malformed id. */
             404: {
                 headers: {
-                    "X-RateLimit-Endpoint-Class": components["headers"]["X-RateLimit-Endpoint-Class"];
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description `read` (GET) or `write` (POST, DELETE). */
+                    "X-RateLimit-Endpoint-Class": "read" | "write";
+                    /** @description Calls allowed in this minute for this endpoint class. */
+                    "X-RateLimit-Limit": number;
+                    /** @description Calls left in this minute for this endpoint class. */
+                    "X-RateLimit-Remaining": number;
+                    /** @description Unix seconds at which this minute's window ends. */
+                    "X-RateLimit-Reset": number;
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1834,18 +2564,27 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "NOT_FOUND";
+                        };
+                    };
                 };
             };
-            /** @description This Idempotency-Key was already used with a different body. */
+            /** @description State conflict; `details.reason` says which. Here: LEASED_ACCOUNT. */
             409: {
                 headers: {
-                    "Retry-After": components["headers"]["Retry-After"];
-                    "X-RateLimit-Endpoint-Class": components["headers"]["X-RateLimit-Endpoint-Class"];
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description `read` (GET) or `write` (POST, DELETE). */
+                    "X-RateLimit-Endpoint-Class": "read" | "write";
+                    /** @description Calls allowed in this minute for this endpoint class. */
+                    "X-RateLimit-Limit": number;
+                    /** @description Calls left in this minute for this endpoint class. */
+                    "X-RateLimit-Remaining": number;
+                    /** @description Unix seconds at which this minute's window ends. */
+                    "X-RateLimit-Reset": number;
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1854,24 +2593,38 @@ export interface operations {
                      *       "error": {
                      *         "code": "CONFLICT",
                      *         "details": {
-                     *           "reason": "IDEMPOTENCY_KEY_REUSED"
+                     *           "reason": "LEASED_ACCOUNT"
                      *         },
-                     *         "message": "This Idempotency-Key was already used with a different body.",
+                     *         "message": "This account is leased; release it instead.",
                      *         "requestId": "req_01JD3Q8Z7X1V9M2K4T6R8P0N5B"
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "CONFLICT";
+                            details?: {
+                                /** @enum {string} */
+                                reason: "LEASED_ACCOUNT";
+                            };
+                        };
+                    };
                 };
             };
-            /** @description The request body is larger than 65536 bytes. */
+            /** @description Body over 64 KiB. */
             413: {
                 headers: {
-                    "X-RateLimit-Endpoint-Class": components["headers"]["X-RateLimit-Endpoint-Class"];
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description `read` (GET) or `write` (POST, DELETE). */
+                    "X-RateLimit-Endpoint-Class"?: "read" | "write";
+                    /** @description Calls allowed in this minute for this endpoint class. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Calls left in this minute for this endpoint class. */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds at which this minute's window ends. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1887,17 +2640,27 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "PAYLOAD_TOO_LARGE";
+                        };
+                    };
                 };
             };
-            /** @description Content-Type 'text/plain' is not supported; send application/json. */
+            /** @description A body sent with a Content-Type that is not JSON. */
             415: {
                 headers: {
-                    "X-RateLimit-Endpoint-Class": components["headers"]["X-RateLimit-Endpoint-Class"];
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description `read` (GET) or `write` (POST, DELETE). */
+                    "X-RateLimit-Endpoint-Class": "read" | "write";
+                    /** @description Calls allowed in this minute for this endpoint class. */
+                    "X-RateLimit-Limit": number;
+                    /** @description Calls left in this minute for this endpoint class. */
+                    "X-RateLimit-Remaining": number;
+                    /** @description Unix seconds at which this minute's window ends. */
+                    "X-RateLimit-Reset": number;
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1910,17 +2673,27 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
-            /** @description The request is not valid. */
+            /** @description Malformed JSON, wrong types, out-of-range values or unknown fields; `details.issues` lists them. */
             422: {
                 headers: {
-                    "X-RateLimit-Endpoint-Class": components["headers"]["X-RateLimit-Endpoint-Class"];
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description `read` (GET) or `write` (POST, DELETE). */
+                    "X-RateLimit-Endpoint-Class": "read" | "write";
+                    /** @description Calls allowed in this minute for this endpoint class. */
+                    "X-RateLimit-Limit": number;
+                    /** @description Calls left in this minute for this endpoint class. */
+                    "X-RateLimit-Remaining": number;
+                    /** @description Unix seconds at which this minute's window ends. */
+                    "X-RateLimit-Reset": number;
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1941,18 +2714,29 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "VALIDATION";
+                        };
+                    };
                 };
             };
-            /** @description Rate limit exceeded for this minute; retry later. */
+            /** @description Rate limit exhausted; wait `Retry-After` seconds. A rate-limited call changes nothing. */
             429: {
                 headers: {
-                    "Retry-After": components["headers"]["Retry-After"];
-                    "X-RateLimit-Endpoint-Class": components["headers"]["X-RateLimit-Endpoint-Class"];
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description `read` (GET) or `write` (POST, DELETE). */
+                    "X-RateLimit-Endpoint-Class"?: "read" | "write";
+                    /** @description Calls allowed in this minute for this endpoint class. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Calls left in this minute for this endpoint class. */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds at which this minute's window ends. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1968,17 +2752,27 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "RATE_LIMITED";
+                        };
+                    };
                 };
             };
-            /** @description Internal error. */
+            /** @description A bug on our side; the body says nothing more. */
             500: {
                 headers: {
-                    "X-RateLimit-Endpoint-Class": components["headers"]["X-RateLimit-Endpoint-Class"];
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description `read` (GET) or `write` (POST, DELETE). */
+                    "X-RateLimit-Endpoint-Class"?: "read" | "write";
+                    /** @description Calls allowed in this minute for this endpoint class. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Calls left in this minute for this endpoint class. */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix seconds at which this minute's window ends. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1991,17 +2785,27 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "INTERNAL";
+                        };
+                    };
                 };
             };
-            /** @description This API key or its organization is suspended. */
+            /** @description KILL_SWITCH: the key or its organization is suspended. */
             503: {
                 headers: {
-                    "X-RateLimit-Endpoint-Class": components["headers"]["X-RateLimit-Endpoint-Class"];
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description `read` (GET) or `write` (POST, DELETE). */
+                    "X-RateLimit-Endpoint-Class": "read" | "write";
+                    /** @description Calls allowed in this minute for this endpoint class. */
+                    "X-RateLimit-Limit": number;
+                    /** @description Calls left in this minute for this endpoint class. */
+                    "X-RateLimit-Remaining": number;
+                    /** @description Unix seconds at which this minute's window ends. */
+                    "X-RateLimit-Reset": number;
+                    /** @description Service-generated id of this call (`req_<ULID>`); quote it to support. A client-sent X-Request-Id is ignored. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2014,7 +2818,12 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "KILL_SWITCH";
+                        };
+                    };
                 };
             };
         };
