@@ -106,6 +106,6 @@ test("every README example type-checks strictly and runs as written against leas
   assert.match(outputs[2] ?? "", /sa_01HXZS8N3C5R6STUV7WXYZ9AB brew\.tutorials\.daily/);
   assert.match(outputs[3] ?? "", /^disconnected released_by_partner /);
   assert.match(outputs[4] ?? "", /^count /m);
-  assert.match(outputs[4] ?? "", /^niche\.geo\[1\] /m);
+  assert.match(outputs[4] ?? "", /^niche\.language /m);
   assert.match(outputs[4] ?? "", /^404 NOT_FOUND req_/m);
 });
