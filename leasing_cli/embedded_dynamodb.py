@@ -3,12 +3,20 @@
 moto's server is not atomic under concurrent writes: with `ThreadedMotoServer`, 16 threads racing
 the same conditional `TransactWriteItems` produced two winners in 1 of 200 races. Serializing the
 WSGI app behind one lock removes that hole, so the local runtime can be trusted with concurrency.
+
+Since everything waits on that lock, what moto does per request must cost what DynamoDB's work
+costs, not the table's size: transactions roll back the items they touched instead of copying
+every table (`transactions_roll_back_items`), and the stream keeps neither every record nor every
+shard iterator forever (`bounded_streams`). Both patch moto's classes, once per process.
 """
 
 from __future__ import annotations
 
+import copy
 import threading
+import time
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any
 
@@ -49,36 +57,200 @@ def _request_handler() -> type[Any]:
     return QuietRequestHandler
 
 
-def keep_stream_shard_on_rollback() -> None:
-    """Keep a table's stream when moto rolls a canceled transaction back.
+class _CopyKeepingTables:
+    """moto's `copy` module as seen by its DynamoDB backend, with `deepcopy(table)` the table itself.
 
-    moto restores a canceled TransactWriteItems by swapping in a copy of the table made before it,
-    stream shard included, so a stream reader holding iterators on the live shard stops seeing new
-    records (and may have seen the canceled writes'). DynamoDB keeps one stream whatever happens:
-    we put the live shard back on the restored table, without the canceled writes' records.
+    moto backs up every table a TransactWriteItems touches with `copy.deepcopy(table)` (all items
+    and the whole stream shard) and swaps the copy in on cancelation: O(table size) time and garbage
+    per transaction, under the lock every request waits on. `transactions_roll_back_items` makes
+    that backup a no-op and restores only the items the transaction touched.
     """
-    from moto.dynamodb.models import DynamoDBBackend
 
-    original = DynamoDBBackend.transact_write_items
-    if getattr(original, "_keeps_stream_shard", False):
+    def deepcopy(self, value: Any, memo: dict[int, Any] | None = None) -> Any:
+        from moto.dynamodb.models.table import Table
+
+        return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(copy, name)
+
+
+def _touched_items(backend: Any, transact_items: Any) -> list[tuple[Any, Any, Any, Any]]:
+    """(table, hash key, range key, a copy of the item or None) for each item a transaction names."""
+    touched: list[tuple[Any, Any, Any, Any]] = []
+    for entry in transact_items if isinstance(transact_items, list) else []:
+        try:
+            _, operation = next(iter(entry.items()))
+            table = backend.tables.get(operation.get("TableName"))
+            if table is None:
+                continue
+            if "Item" in operation:
+                attributes = operation["Item"]
+                key = {table.hash_key_attr: attributes[table.hash_key_attr]}
+                if table.range_key_attr is not None:
+                    key[table.range_key_attr] = attributes[table.range_key_attr]
+            else:
+                key = operation["Key"]
+            hash_key, range_key = backend.get_keys_value(table, key)
+        except Exception:  # noqa: S112 - a malformed entry: moto rejects it before writing anything for it
+            continue
+        item = table.get_item(hash_key, range_key)
+        touched.append((table, hash_key, range_key, copy.deepcopy(item) if item is not None else None))
+    return touched
+
+
+def _restore(table: Any, hash_key: Any, range_key: Any, item: Any) -> None:
+    """Put one item back as it was (or absent), without a stream record: the write never happened."""
+    if range_key is None:
+        if item is None:
+            table.items.pop(hash_key, None)
+        else:
+            table.items[hash_key] = item
         return
+    bucket = table.items.get(hash_key)
+    if item is not None:
+        table.items[hash_key][range_key] = item
+    elif bucket is not None:
+        bucket.pop(range_key, None)
+        if not bucket:
+            del table.items[hash_key]
+
+
+def transactions_roll_back_items() -> None:
+    """TransactWriteItems in moto, rolled back item by item instead of by swapping table copies.
+
+    Before the transaction, each item it names is copied (or noted absent) and each stream shard's
+    length noted; if it fails, those items are put back and the stream records it appended are
+    removed. The table object and its stream shard stay the same (a stream reader's iterators keep
+    working, as DynamoDB keeps one stream whatever happens). Atomicity needs the caller to serialize
+    requests, as `SerializedApp` does: nothing else writes while a transaction runs.
+    """
+    import moto.dynamodb.models as dynamodb_models
+
+    backend_class = dynamodb_models.DynamoDBBackend
+    original = backend_class.transact_write_items
+    if getattr(original, "_rolls_back_items", False):
+        return
+    setattr(dynamodb_models, "copy", _CopyKeepingTables())  # noqa: B010 - moto names `copy` privately
 
     def transact_write_items(self: Any, transact_items: Any) -> None:
-        live = dict(self.tables)
-        lengths = {name: len(table.stream_shard.items) for name, table in live.items() if table.stream_shard}
+        touched = _touched_items(self, transact_items)
+        shards = {
+            id(table): (table, len(table.stream_shard.items)) for table, *_ in touched if table.stream_shard
+        }
         try:
             original(self, transact_items)
         except BaseException:
-            for name, table in live.items():
-                restored, shard = self.tables.get(name), table.stream_shard
-                if restored is not None and restored is not table and shard is not None:
-                    del shard.items[lengths[name] :]  # the canceled writes never happened
-                    shard.table = restored
-                    restored.stream_shard = shard  # iterators already handed out keep reading it
+            for table, hash_key, range_key, item in reversed(touched):
+                _restore(table, hash_key, range_key, item)
+            for table, length in shards.values():
+                del table.stream_shard.items[length:]
             raise
 
-    transact_write_items._keeps_stream_shard = True  # type: ignore[attr-defined]
-    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    transact_write_items._rolls_back_items = True  # type: ignore[attr-defined]
+    backend_class.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+#: DynamoDB Streams: a shard iterator expires 15 minutes after it is returned; records live 24 h.
+ITERATOR_LIFETIME_SECONDS = 15 * 60
+RECORD_RETENTION_SECONDS = 24 * 3600
+
+
+def bounded_streams() -> None:
+    """moto's DynamoDB Streams without its two unbounded lists.
+
+    moto keeps every shard iterator it ever returned (one per GetRecords call, polled or not) and
+    every stream record forever. Here, as in DynamoDB Streams: an iterator expires 15 minutes after
+    it was last returned (`ExpiredIteratorException`); an empty read returns the same iterator (same
+    position); and records are trimmed once every reader has passed them, or after 24 hours. A
+    reader is the newest iterator of each chain (GetShardIterator, then each NextShardIterator), so
+    the trim horizon is the slowest live reader's position; reading a trimmed position fails with
+    `TrimmedDataAccessException`, as in AWS.
+    """
+    from moto.core.exceptions import JsonRESTError
+    from moto.dynamodbstreams import models as streams_models
+
+    iterator_class = streams_models.ShardIterator
+    backend_class = streams_models.DynamoDBStreamsBackend
+    if getattr(backend_class, "_bounded", False):
+        return
+    original_get_shard_iterator = backend_class.get_shard_iterator
+
+    def state(backend: Any) -> tuple[dict[str, tuple[float, Any]], dict[str, Any]]:
+        """(every live iterator by ARN → (returned at, iterator), the newest of each reader chain)."""
+        if not hasattr(backend, "_live_iterators"):
+            backend._live_iterators = {}
+            backend._reader_heads = {}
+            backend.shard_iterators.clear()  # moto's own registry is replaced by `_live_iterators`
+        return backend._live_iterators, backend._reader_heads
+
+    def returned(backend: Any, iterator: Any, replaces: Any = None) -> None:
+        live, heads = state(backend)
+        now = time.monotonic()
+        live.pop(iterator.arn, None)
+        live[iterator.arn] = (now, iterator)  # insertion order = order of last return
+        while live:
+            oldest_arn, (at, _) = next(iter(live.items()))
+            if now - at <= ITERATOR_LIFETIME_SECONDS:
+                break
+            del live[oldest_arn]
+            heads.pop(oldest_arn, None)
+        if replaces is not None and replaces is not iterator:
+            heads.pop(replaces.arn, None)
+        heads[iterator.arn] = iterator
+        backend.shard_iterators.clear()
+
+    def trim(backend: Any, shard: Any) -> None:
+        _, heads = state(backend)
+        positions = [head.sequence_number for head in heads.values() if head.stream_shard is shard]
+        keep_from = min(positions) if positions else shard.starting_sequence_number
+        horizon = datetime.now(UTC) - timedelta(seconds=RECORD_RETENTION_SECONDS)
+        expired = 0
+        for record in shard.items:
+            created = record.record["dynamodb"].get("ApproximateCreationDateTime")
+            if not isinstance(created, datetime) or _aware(created) >= horizon:
+                break
+            expired += 1
+        count = max(keep_from - shard.starting_sequence_number, expired)
+        if count > 0:
+            del shard.items[:count]
+            shard.starting_sequence_number += count
+
+    def get_shard_iterator(self: Any, *args: Any, **kwargs: Any) -> Any:
+        iterator = original_get_shard_iterator(self, *args, **kwargs)
+        returned(self, iterator)
+        return iterator
+
+    def get_records(self: Any, iterator_arn: str, limit: int) -> dict[str, Any]:
+        live, _ = state(self)
+        entry = live.get(iterator_arn)
+        if entry is None:
+            raise JsonRESTError(
+                "ExpiredIteratorException",
+                "Iterator expired. The iterator was created over 15 minutes ago or is not valid.",
+            )
+        iterator = entry[1]
+        shard = iterator.stream_shard
+        if iterator.sequence_number < shard.starting_sequence_number:
+            raise JsonRESTError(
+                "TrimmedDataAccessException", "The records at this iterator's position were trimmed."
+            )
+        records = shard.get(iterator.sequence_number, limit)
+        successor = iterator
+        if records:
+            last = max(int(record["dynamodb"]["SequenceNumber"]) for record in records)
+            successor = iterator_class(self, shard, "AFTER_SEQUENCE_NUMBER", last)
+        returned(self, successor, replaces=iterator)
+        trim(self, shard)
+        return {"NextShardIterator": successor.arn, "Records": records}
+
+    backend_class.get_shard_iterator = get_shard_iterator  # type: ignore[method-assign]
+    backend_class.get_records = get_records  # type: ignore[method-assign]
+    backend_class._bounded = True  # type: ignore[attr-defined]
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class EmbeddedDynamoDB:
@@ -101,7 +273,8 @@ class EmbeddedDynamoDB:
             return self
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-        keep_stream_shard_on_rollback()
+        transactions_roll_back_items()
+        bounded_streams()
 
         app = SerializedApp(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(
