@@ -101,9 +101,9 @@ def invoke(args: argparse.Namespace, stdout: TextIO) -> int:
             result = system.runtime.invoke(args.function, event)
         except Exception as error:  # reported like `sam local invoke` does, as the result
             result = {"errorMessage": str(error), "errorType": type(error).__name__}
-        if system.eventbridge.accepted:  # PutEvents are accepted and recorded, not delivered
+        if system.eventbridge.accepted_count:  # PutEvents are accepted and recorded, not delivered
             print(
-                f"leasing invoke: {len(system.eventbridge.accepted)} event(s) put on the local bus "
+                f"leasing invoke: {system.eventbridge.accepted_count} event(s) put on the local bus "
                 "(recorded only; `leasing serve` delivers them)",
                 file=sys.stderr,
             )
