@@ -141,31 +141,71 @@ def openapi(args: argparse.Namespace, stdout: TextIO) -> int:
 # ----------------------------------------------------------------------------------------- CLI
 
 
+class _ShowDefaults(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows an option's default when it has a real one (not for flags and absent values)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default in (None, False, []) or action.default is argparse.SUPPRESS:
+            return action.help
+        return super()._get_help_string(action)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("layers-leasing")
+    except PackageNotFoundError:  # run from a checkout that was not installed
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="leasing", description="Run the leasing service locally from template.yaml (no Docker, no AWS)."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve_parser = commands.add_parser("serve", help="serve the API, with an embedded DynamoDB")
-    serve_parser.add_argument("--host", default="127.0.0.1")
-    serve_parser.add_argument("--port", type=int, default=3000, help="0 picks a free port")
+    serve_parser = commands.add_parser(
+        "serve",
+        help="serve the API, with an embedded DynamoDB",
+        description=(
+            "Serve the template's API on HTTP with the authorizer, the functions and the event path, "
+            "on an embedded DynamoDB. State lives in memory and is lost when the server stops; "
+            "use --dynamodb-endpoint to keep it in a DynamoDB-compatible server you run."
+        ),
+        formatter_class=_ShowDefaults,
+    )
+    serve_parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve_parser.add_argument(
-        "--seed", action="append", default=[], metavar="FILE", help="seed file (repeatable)"
+        "--port", type=int, default=3000, help="port to listen on (0 picks a free port; `make dev PORT=N`)"
+    )
+    serve_parser.add_argument(
+        "--seed",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="seed file applied at start (repeatable; none by default; `make dev` uses seeds/demo.json)",
     )
     serve_parser.add_argument(
         "--dynamodb-endpoint",
         metavar="URL",
-        help="use this DynamoDB-compatible endpoint instead of the embedded one",
+        help="use this DynamoDB-compatible endpoint (state kept across restarts); by default an "
+        "embedded in-memory DynamoDB whose state is lost when the server stops",
     )
-    serve_parser.add_argument("--template", metavar="PATH", help="SAM template (default: template.yaml)")
     serve_parser.add_argument(
-        "--access-log", action="store_true", help="log method, path and status per request"
+        "--template", metavar="PATH", help="SAM template (default: template.yaml of this repository)"
+    )
+    serve_parser.add_argument(
+        "--access-log",
+        action="store_true",
+        help="log method, path and status per request to stderr (off by default)",
     )
     serve_parser.add_argument(
         "--run-schedules",
         action="store_true",
-        help="fire rate() schedules on their own (else only via POST /_local/schedules/<FunctionLogicalId>)",
+        help="fire rate() schedules on their own (off by default: only via "
+        "POST /_local/schedules/<FunctionLogicalId>)",
     )
     serve_parser.set_defaults(handler=serve)
 
