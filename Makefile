@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 DEV_SEED := seeds/demo.json
 PORT ?= 3000
 
-.PHONY: venv dev test lint typecheck unit integration e2e infra bench clean event-schemas openapi
+.PHONY: venv dev test lint typecheck unit integration e2e infra bench soak clean event-schemas openapi
 
 $(STAMP): requirements-dev.lock pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python >= 3.11 is required" >&2; exit 1; }
@@ -50,6 +50,12 @@ infra: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/round_trips.py
 	$(BIN)/python bench/cold_start.py
+
+# Memory, stalls, 5xx and latency of `leasing serve` under a mixed workload and a burst
+# (bench/README.md); not part of `make test`. Exits non-zero when a target is missed.
+# SOAK_ARGS="--requests 800 --burst-seconds 5" for a quick run.
+soak: $(STAMP)
+	$(BIN)/python bench/soak.py $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .aws-sam
