@@ -154,6 +154,9 @@ def transactions_roll_back_items() -> None:
 #: DynamoDB Streams: a shard iterator expires 15 minutes after it is returned; records live 24 h.
 ITERATOR_LIFETIME_SECONDS = 15 * 60
 RECORD_RETENTION_SECONDS = 24 * 3600
+#: An iterator a reader has moved on from (it used the NextShardIterator it got) is kept this long
+#: only: a poller makes one per read, and keeping each for 15 minutes held ~20 MB at a steady load.
+CONSUMED_ITERATOR_SECONDS = 60
 
 
 def bounded_streams() -> None:
@@ -161,7 +164,8 @@ def bounded_streams() -> None:
 
     moto keeps every shard iterator it ever returned (one per GetRecords call, polled or not) and
     every stream record forever. Here, as in DynamoDB Streams: an iterator expires 15 minutes after
-    it was last returned (`ExpiredIteratorException`); an empty read returns the same iterator (same
+    it was last returned (`ExpiredIteratorException`), one its reader has moved on from after 60 s
+    (a local economy; AWS keeps it 15 minutes); an empty read returns the same iterator (same
     position); and records are trimmed once every reader has passed them, or after 24 hours. A
     reader is the newest iterator of each chain (GetShardIterator, then each NextShardIterator), so
     the trim horizon is the slowest live reader's position; reading a trimmed position fails with
@@ -177,27 +181,39 @@ def bounded_streams() -> None:
     original_get_shard_iterator = backend_class.get_shard_iterator
 
     def state(backend: Any) -> tuple[dict[str, tuple[float, Any]], dict[str, Any]]:
-        """(every live iterator by ARN → (returned at, iterator), the newest of each reader chain)."""
+        """(every usable iterator by ARN → (returned or consumed at, iterator), the newest of each
+        reader chain). Consumed iterators (a reader moved on to the successor) stay usable for
+        `CONSUMED_ITERATOR_SECONDS`, the others for `ITERATOR_LIFETIME_SECONDS`."""
         if not hasattr(backend, "_live_iterators"):
             backend._live_iterators = {}
+            backend._consumed_iterators = {}
             backend._reader_heads = {}
-            backend.shard_iterators.clear()  # moto's own registry is replaced by `_live_iterators`
+            backend.shard_iterators.clear()  # moto's own registry is replaced by these
         return backend._live_iterators, backend._reader_heads
+
+    def expire(
+        entries: dict[str, tuple[float, Any]], now: float, lifetime: float, heads: dict[str, Any]
+    ) -> None:
+        while entries:
+            oldest_arn, (at, _) = next(iter(entries.items()))
+            if now - at <= lifetime:
+                return
+            del entries[oldest_arn]
+            heads.pop(oldest_arn, None)
 
     def returned(backend: Any, iterator: Any, replaces: Any = None) -> None:
         live, heads = state(backend)
+        consumed: dict[str, tuple[float, Any]] = backend._consumed_iterators
         now = time.monotonic()
         live.pop(iterator.arn, None)
         live[iterator.arn] = (now, iterator)  # insertion order = order of last return
-        while live:
-            oldest_arn, (at, _) = next(iter(live.items()))
-            if now - at <= ITERATOR_LIFETIME_SECONDS:
-                break
-            del live[oldest_arn]
-            heads.pop(oldest_arn, None)
         if replaces is not None and replaces is not iterator:
             heads.pop(replaces.arn, None)
+            if live.pop(replaces.arn, None) is not None:
+                consumed[replaces.arn] = (now, replaces)
         heads[iterator.arn] = iterator
+        expire(live, now, ITERATOR_LIFETIME_SECONDS, heads)
+        expire(consumed, now, CONSUMED_ITERATOR_SECONDS, heads)
         backend.shard_iterators.clear()
 
     def trim(backend: Any, shard: Any) -> None:
@@ -223,7 +239,7 @@ def bounded_streams() -> None:
 
     def get_records(self: Any, iterator_arn: str, limit: int) -> dict[str, Any]:
         live, _ = state(self)
-        entry = live.get(iterator_arn)
+        entry = live.get(iterator_arn) or self._consumed_iterators.get(iterator_arn)
         if entry is None:
             raise JsonRESTError(
                 "ExpiredIteratorException",

@@ -280,3 +280,23 @@ def test_an_iterator_at_a_trimmed_position_is_refused_as_aws_does(endpoint: str,
         streams.get_records(ShardIterator=first)
     # Then it is refused: its records are gone
     assert error.value.response["Error"]["Code"] == "TrimmedDataAccessException"
+
+
+def test_a_reader_moving_through_the_stream_keeps_one_live_iterator(endpoint: str, dynamodb: Any) -> None:
+    from moto.dynamodbstreams.models import dynamodbstreams_backends
+
+    # Given a reader
+    streams, iterator = _shard_reader(endpoint, dynamodb)
+    backend: Any = dynamodbstreams_backends["123456789012"]["us-east-1"]
+    _, iterator = _read_all(streams, iterator)
+    live = len(backend._live_iterators)
+    # When it reads 30 times, each time after a new write
+    for index in range(30):
+        dynamodb.put_item(TableName=TABLE, Item={**_key(f"n{index}"), "value": {"N": "1"}})
+        page = streams.get_records(ShardIterator=iterator)
+        assert len(page["Records"]) == 1
+        iterator = page["NextShardIterator"]
+    # Then the iterators it moved on from are not kept for 15 minutes each
+    assert len(backend._live_iterators) == live
+    # And the one before the current is still usable for a while (a retry may use it again)
+    assert len(backend._consumed_iterators) >= 30
