@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -27,12 +28,51 @@ StartResponse = Callable[..., Any]
 WsgiApp = Callable[[Environ, StartResponse], Iterable[bytes]]
 
 
+class FairLock:
+    """A mutual-exclusion lock granted in order of arrival.
+
+    `threading.Lock` makes no promise of order: under steady contention (the event path's workers
+    and every API call share the embedded DynamoDB) one waiter can lose the race again and again,
+    which showed as a plain GET taking 14 s. Here each waiter queues and `release` hands the lock
+    to the oldest waiter, so a request waits for at most the requests that arrived before it.
+    """
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._waiters: deque[threading.Lock] = deque()
+        self._held = False
+
+    def acquire(self) -> None:
+        with self._guard:
+            if not self._held:
+                self._held = True
+                return
+            turn = threading.Lock()
+            turn.acquire()
+            self._waiters.append(turn)
+        turn.acquire()  # released by `release`, which hands the lock over (it stays held)
+
+    def release(self) -> None:
+        with self._guard:
+            if self._waiters:
+                self._waiters.popleft().release()
+            else:
+                self._held = False
+
+    def __enter__(self) -> FairLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.release()
+
+
 class SerializedApp:
-    """A WSGI app that handles one request at a time, body included."""
+    """A WSGI app that handles one request at a time, body included, in order of arrival."""
 
     def __init__(self, app: WsgiApp) -> None:
         self._app = app
-        self._lock = threading.Lock()
+        self._lock = FairLock()
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> list[bytes]:
         with self._lock:

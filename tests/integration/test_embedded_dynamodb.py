@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -300,3 +301,29 @@ def test_a_reader_moving_through_the_stream_keeps_one_live_iterator(endpoint: st
     assert len(backend._live_iterators) == live
     # And the one before the current is still usable for a while (a retry may use it again)
     assert len(backend._consumed_iterators) >= 30
+
+
+def test_the_serializing_lock_is_granted_in_order_of_arrival() -> None:
+    from leasing_cli.embedded_dynamodb import FairLock
+
+    # Given a held lock and five threads queueing for it one after the other
+    lock = FairLock()
+    lock.acquire()
+    order: list[int] = []
+
+    def take(index: int) -> None:
+        with lock:
+            order.append(index)
+
+    threads = []
+    for index in range(5):
+        thread = threading.Thread(target=take, args=(index,))
+        thread.start()
+        threads.append(thread)
+        time.sleep(0.05)  # each is waiting before the next arrives
+    # When the holder releases it
+    lock.release()
+    for thread in threads:
+        thread.join(5)
+    # Then they got it in the order they asked
+    assert order == [0, 1, 2, 3, 4]
