@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from layers_common.clock import new_request_id
 from leasing_cli.http_server import (
+    MAX_CONNECTIONS,
     READ_TIMEOUT_SECONDS,
     REQUEST_TIMEOUT_SECONDS,
     HttpReply,
@@ -471,7 +472,7 @@ def _header_value(expression: str, request_id: str) -> str | None:
 
 
 #: The status of each error the HTTP server answers itself → the gateway response it renders.
-_SERVER_ERRORS = {413: "REQUEST_TOO_LARGE", 503: "THROTTLED", 500: "DEFAULT_5XX"}
+_SERVER_ERRORS = {413: "REQUEST_TOO_LARGE", 429: "THROTTLED", 500: "DEFAULT_5XX"}
 
 
 class GatewayHTTPServer(ThreadedHTTPServer):
@@ -489,6 +490,7 @@ class GatewayHTTPServer(ThreadedHTTPServer):
         access_log: bool = False,
         read_timeout: float = READ_TIMEOUT_SECONDS,
         request_timeout: float = REQUEST_TIMEOUT_SECONDS,
+        max_connections: int = MAX_CONNECTIONS,
     ) -> None:
         self.gateway = gateway
         super().__init__(
@@ -498,6 +500,7 @@ class GatewayHTTPServer(ThreadedHTTPServer):
             max_body_bytes=MAX_BODY_BYTES,
             read_timeout=read_timeout,
             request_timeout=request_timeout,
+            max_connections=max_connections,
             access_log=access_log,
         )
 

@@ -33,6 +33,8 @@ REQUEST_TIMEOUT_SECONDS = 30.0
 MAX_HEADER_BYTES = 16 * 1024
 MAX_TARGET_BYTES = 8 * 1024
 MAX_CONNECTIONS = 256
+LINGER_SECONDS = 1.0
+LINGER_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -219,10 +221,26 @@ class _Connection:
         except OSError:  # the client hung up while we wrote: nothing to say to anyone
             return
         finally:
-            with contextlib.suppress(OSError):
-                self.sock.shutdown(socket.SHUT_RDWR)
-            with contextlib.suppress(OSError):
-                self.sock.close()
+            self.close()
+
+    def close(self) -> None:
+        """A lingering close: stop writing, read (briefly) what the client still sends, close.
+
+        Closing with unread bytes makes the kernel reset the connection, and a client still
+        sending (an oversized body, a refused connection) would lose the answer already sent.
+        """
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_WR)
+            deadline = time.monotonic() + LINGER_SECONDS
+            drained = 0
+            while drained < LINGER_BYTES and (remaining := deadline - time.monotonic()) > 0:
+                self.sock.settimeout(remaining)
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    break
+                drained += len(chunk)
+        with contextlib.suppress(OSError):
+            self.sock.close()
 
 
 class ThreadedHTTPServer:
@@ -313,8 +331,8 @@ class ThreadedHTTPServer:
 
     def _refuse(self, connection: _Connection) -> None:
         with contextlib.suppress(OSError):
-            connection._error(503, "Too many connections.")
-            connection.sock.close()
+            connection._error(429, "Too many connections.")
+        connection.close()
 
     def _run(self, connection: _Connection) -> None:
         try:

@@ -336,3 +336,19 @@ def test_leasing_serve_stops_within_two_seconds_of_sigterm_and_a_busy_port_names
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_connections_over_the_cap_get_a_429_envelope(gateway: LocalApiGateway) -> None:
+    # Given a server allowing 2 connections, both taken by idle clients
+    server = GatewayHTTPServer(("127.0.0.1", 0), gateway, read_timeout=5, max_connections=2)
+    server.serve_in_background()
+    held = [socket.create_connection(server.server_address, timeout=5) for _ in range(2)]
+    try:
+        time.sleep(0.2)
+        # When a third connects / Then it is told to come back later, in the envelope
+        response = exchange(server, b"GET /v1/leased-accounts HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert assert_envelope(response, 429)["code"] == "RATE_LIMITED"
+    finally:
+        for sock in held:
+            sock.close()
+        server.stop(grace=0.5)
