@@ -132,8 +132,11 @@ def load_handler_module(function: Function, instance: int = 0) -> ModuleType:
 
 #: Execution environments per function at most (Lambda's reserved concurrency, locally), and how
 #: long an idle one is kept before it is reclaimed (Lambda keeps idle environments minutes, not hours).
-MAX_ENVIRONMENTS = 4
+MAX_ENVIRONMENTS = 8
 IDLE_SECONDS = 300.0
+#: How long an invocation waits for a free environment at least (its function's timeout if longer):
+#: a burst queues rather than fails; Lambda would throttle, but a local 5xx helps nobody.
+WAIT_SECONDS = 60.0
 
 
 class TooManyRequests(RuntimeError):
@@ -165,7 +168,7 @@ class LambdaRuntime:
     An execution environment is one load of the handler module (its module-level state, such as
     cached clients and settings, belongs to that environment alone). Concurrent invocations of one
     function get separate environments, created on demand up to `max_environments` per function
-    (then an invocation waits for one to be free, at most the function's timeout), reused most
+    (then an invocation waits for one to be free, `wait_seconds` or the function's timeout), reused most
     recently used first, and reclaimed once idle for `idle_seconds` (one stays warm per function).
     """
 
@@ -175,6 +178,7 @@ class LambdaRuntime:
         *,
         max_environments: int = MAX_ENVIRONMENTS,
         idle_seconds: float = IDLE_SECONDS,
+        wait_seconds: float = WAIT_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if max_environments < 1:
@@ -182,6 +186,7 @@ class LambdaRuntime:
         self.template = template
         self.max_environments = max_environments
         self.idle_seconds = idle_seconds
+        self.wait_seconds = wait_seconds
         self._clock = clock
         self._pools: dict[str, _Pool] = {}
         self._condition = threading.Condition()
@@ -210,7 +215,7 @@ class LambdaRuntime:
 
     def _acquire(self, logical_id: str) -> _Environment:
         function = self.function(logical_id)
-        deadline = self._clock() + function.timeout_seconds
+        deadline = self._clock() + max(function.timeout_seconds, self.wait_seconds)
         with self._condition:
             pool = self._pools.setdefault(logical_id, _Pool())
             while not pool.idle and pool.size >= self.max_environments:

@@ -120,7 +120,7 @@ def test_an_invocation_waits_for_a_busy_environment_and_fails_after_the_function
     template: Template,
 ) -> None:
     # Given a runtime with one environment, busy for longer than the function's timeout (2 s)
-    runtime = LambdaRuntime(template, max_environments=1)
+    runtime = LambdaRuntime(template, max_environments=1, wait_seconds=0)
     busy = threading.Thread(target=runtime.invoke, args=("SleepyFunction", {"sleep": 2.5}))
     busy.start()
     try:
