@@ -3,12 +3,21 @@
 moto's server is not atomic under concurrent writes: with `ThreadedMotoServer`, 16 threads racing
 the same conditional `TransactWriteItems` produced two winners in 1 of 200 races. Serializing the
 WSGI app behind one lock removes that hole, so the local runtime can be trusted with concurrency.
+
+Since everything waits on that lock, what moto does per request must cost what DynamoDB's work
+costs, not the table's size: transactions roll back the items they touched instead of copying
+every table (`transactions_roll_back_items`), and the stream keeps neither every record nor every
+shard iterator forever (`bounded_streams`). Both patch moto's classes, once per process.
 """
 
 from __future__ import annotations
 
+import copy
 import threading
+import time
+from collections import deque
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any
 
@@ -19,12 +28,51 @@ StartResponse = Callable[..., Any]
 WsgiApp = Callable[[Environ, StartResponse], Iterable[bytes]]
 
 
+class FairLock:
+    """A mutual-exclusion lock granted in order of arrival.
+
+    `threading.Lock` makes no promise of order: under steady contention (the event path's workers
+    and every API call share the embedded DynamoDB) one waiter can lose the race again and again,
+    which showed as a plain GET taking 14 s. Here each waiter queues and `release` hands the lock
+    to the oldest waiter, so a request waits for at most the requests that arrived before it.
+    """
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._waiters: deque[threading.Lock] = deque()
+        self._held = False
+
+    def acquire(self) -> None:
+        with self._guard:
+            if not self._held:
+                self._held = True
+                return
+            turn = threading.Lock()
+            turn.acquire()
+            self._waiters.append(turn)
+        turn.acquire()  # released by `release`, which hands the lock over (it stays held)
+
+    def release(self) -> None:
+        with self._guard:
+            if self._waiters:
+                self._waiters.popleft().release()
+            else:
+                self._held = False
+
+    def __enter__(self) -> FairLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.release()
+
+
 class SerializedApp:
-    """A WSGI app that handles one request at a time, body included."""
+    """A WSGI app that handles one request at a time, body included, in order of arrival."""
 
     def __init__(self, app: WsgiApp) -> None:
         self._app = app
-        self._lock = threading.Lock()
+        self._lock = FairLock()
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> list[bytes]:
         with self._lock:
@@ -49,36 +97,216 @@ def _request_handler() -> type[Any]:
     return QuietRequestHandler
 
 
-def keep_stream_shard_on_rollback() -> None:
-    """Keep a table's stream when moto rolls a canceled transaction back.
+class _CopyKeepingTables:
+    """moto's `copy` module as seen by its DynamoDB backend, with `deepcopy(table)` the table itself.
 
-    moto restores a canceled TransactWriteItems by swapping in a copy of the table made before it,
-    stream shard included, so a stream reader holding iterators on the live shard stops seeing new
-    records (and may have seen the canceled writes'). DynamoDB keeps one stream whatever happens:
-    we put the live shard back on the restored table, without the canceled writes' records.
+    moto backs up every table a TransactWriteItems touches with `copy.deepcopy(table)` (all items
+    and the whole stream shard) and swaps the copy in on cancelation: O(table size) time and garbage
+    per transaction, under the lock every request waits on. `transactions_roll_back_items` makes
+    that backup a no-op and restores only the items the transaction touched.
     """
-    from moto.dynamodb.models import DynamoDBBackend
 
-    original = DynamoDBBackend.transact_write_items
-    if getattr(original, "_keeps_stream_shard", False):
+    def deepcopy(self, value: Any, memo: dict[int, Any] | None = None) -> Any:
+        from moto.dynamodb.models.table import Table
+
+        return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(copy, name)
+
+
+def _touched_items(backend: Any, transact_items: Any) -> list[tuple[Any, Any, Any, Any]]:
+    """(table, hash key, range key, a copy of the item or None) for each item a transaction names."""
+    touched: list[tuple[Any, Any, Any, Any]] = []
+    for entry in transact_items if isinstance(transact_items, list) else []:
+        try:
+            _, operation = next(iter(entry.items()))
+            table = backend.tables.get(operation.get("TableName"))
+            if table is None:
+                continue
+            if "Item" in operation:
+                attributes = operation["Item"]
+                key = {table.hash_key_attr: attributes[table.hash_key_attr]}
+                if table.range_key_attr is not None:
+                    key[table.range_key_attr] = attributes[table.range_key_attr]
+            else:
+                key = operation["Key"]
+            hash_key, range_key = backend.get_keys_value(table, key)
+        except Exception:  # noqa: S112 - a malformed entry: moto rejects it before writing anything for it
+            continue
+        item = table.get_item(hash_key, range_key)
+        touched.append((table, hash_key, range_key, copy.deepcopy(item) if item is not None else None))
+    return touched
+
+
+def _restore(table: Any, hash_key: Any, range_key: Any, item: Any) -> None:
+    """Put one item back as it was (or absent), without a stream record: the write never happened."""
+    if range_key is None:
+        if item is None:
+            table.items.pop(hash_key, None)
+        else:
+            table.items[hash_key] = item
         return
+    bucket = table.items.get(hash_key)
+    if item is not None:
+        table.items[hash_key][range_key] = item
+    elif bucket is not None:
+        bucket.pop(range_key, None)
+        if not bucket:
+            del table.items[hash_key]
+
+
+def transactions_roll_back_items() -> None:
+    """TransactWriteItems in moto, rolled back item by item instead of by swapping table copies.
+
+    Before the transaction, each item it names is copied (or noted absent) and each stream shard's
+    length noted; if it fails, those items are put back and the stream records it appended are
+    removed. The table object and its stream shard stay the same (a stream reader's iterators keep
+    working, as DynamoDB keeps one stream whatever happens). Atomicity needs the caller to serialize
+    requests, as `SerializedApp` does: nothing else writes while a transaction runs.
+    """
+    import moto.dynamodb.models as dynamodb_models
+
+    backend_class = dynamodb_models.DynamoDBBackend
+    original = backend_class.transact_write_items
+    if getattr(original, "_rolls_back_items", False):
+        return
+    setattr(dynamodb_models, "copy", _CopyKeepingTables())  # noqa: B010 - moto names `copy` privately
 
     def transact_write_items(self: Any, transact_items: Any) -> None:
-        live = dict(self.tables)
-        lengths = {name: len(table.stream_shard.items) for name, table in live.items() if table.stream_shard}
+        touched = _touched_items(self, transact_items)
+        shards = {
+            id(table): (table, len(table.stream_shard.items)) for table, *_ in touched if table.stream_shard
+        }
         try:
             original(self, transact_items)
         except BaseException:
-            for name, table in live.items():
-                restored, shard = self.tables.get(name), table.stream_shard
-                if restored is not None and restored is not table and shard is not None:
-                    del shard.items[lengths[name] :]  # the canceled writes never happened
-                    shard.table = restored
-                    restored.stream_shard = shard  # iterators already handed out keep reading it
+            for table, hash_key, range_key, item in reversed(touched):
+                _restore(table, hash_key, range_key, item)
+            for table, length in shards.values():
+                del table.stream_shard.items[length:]
             raise
 
-    transact_write_items._keeps_stream_shard = True  # type: ignore[attr-defined]
-    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    transact_write_items._rolls_back_items = True  # type: ignore[attr-defined]
+    backend_class.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+#: DynamoDB Streams: a shard iterator expires 15 minutes after it is returned; records live 24 h.
+ITERATOR_LIFETIME_SECONDS = 15 * 60
+RECORD_RETENTION_SECONDS = 24 * 3600
+#: An iterator a reader has moved on from (it used the NextShardIterator it got) is kept this long
+#: only: a poller makes one per read, and keeping each for 15 minutes held ~20 MB at a steady load.
+CONSUMED_ITERATOR_SECONDS = 60
+
+
+def bounded_streams() -> None:
+    """moto's DynamoDB Streams without its two unbounded lists.
+
+    moto keeps every shard iterator it ever returned (one per GetRecords call, polled or not) and
+    every stream record forever. Here, as in DynamoDB Streams: an iterator expires 15 minutes after
+    it was last returned (`ExpiredIteratorException`), one its reader has moved on from after 60 s
+    (a local economy; AWS keeps it 15 minutes); an empty read returns the same iterator (same
+    position); and records are trimmed once every reader has passed them, or after 24 hours. A
+    reader is the newest iterator of each chain (GetShardIterator, then each NextShardIterator), so
+    the trim horizon is the slowest live reader's position; reading a trimmed position fails with
+    `TrimmedDataAccessException`, as in AWS.
+    """
+    from moto.core.exceptions import JsonRESTError
+    from moto.dynamodbstreams import models as streams_models
+
+    iterator_class = streams_models.ShardIterator
+    backend_class = streams_models.DynamoDBStreamsBackend
+    if getattr(backend_class, "_bounded", False):
+        return
+    original_get_shard_iterator = backend_class.get_shard_iterator
+
+    def state(backend: Any) -> tuple[dict[str, tuple[float, Any]], dict[str, Any]]:
+        """(every usable iterator by ARN → (returned or consumed at, iterator), the newest of each
+        reader chain). Consumed iterators (a reader moved on to the successor) stay usable for
+        `CONSUMED_ITERATOR_SECONDS`, the others for `ITERATOR_LIFETIME_SECONDS`."""
+        if not hasattr(backend, "_live_iterators"):
+            backend._live_iterators = {}
+            backend._consumed_iterators = {}
+            backend._reader_heads = {}
+            backend.shard_iterators.clear()  # moto's own registry is replaced by these
+        return backend._live_iterators, backend._reader_heads
+
+    def expire(
+        entries: dict[str, tuple[float, Any]], now: float, lifetime: float, heads: dict[str, Any]
+    ) -> None:
+        while entries:
+            oldest_arn, (at, _) = next(iter(entries.items()))
+            if now - at <= lifetime:
+                return
+            del entries[oldest_arn]
+            heads.pop(oldest_arn, None)
+
+    def returned(backend: Any, iterator: Any, replaces: Any = None) -> None:
+        live, heads = state(backend)
+        consumed: dict[str, tuple[float, Any]] = backend._consumed_iterators
+        now = time.monotonic()
+        live.pop(iterator.arn, None)
+        live[iterator.arn] = (now, iterator)  # insertion order = order of last return
+        if replaces is not None and replaces is not iterator:
+            heads.pop(replaces.arn, None)
+            if live.pop(replaces.arn, None) is not None:
+                consumed[replaces.arn] = (now, replaces)
+        heads[iterator.arn] = iterator
+        expire(live, now, ITERATOR_LIFETIME_SECONDS, heads)
+        expire(consumed, now, CONSUMED_ITERATOR_SECONDS, heads)
+        backend.shard_iterators.clear()
+
+    def trim(backend: Any, shard: Any) -> None:
+        _, heads = state(backend)
+        positions = [head.sequence_number for head in heads.values() if head.stream_shard is shard]
+        keep_from = min(positions) if positions else shard.starting_sequence_number
+        horizon = datetime.now(UTC) - timedelta(seconds=RECORD_RETENTION_SECONDS)
+        expired = 0
+        for record in shard.items:
+            created = record.record["dynamodb"].get("ApproximateCreationDateTime")
+            if not isinstance(created, datetime) or _aware(created) >= horizon:
+                break
+            expired += 1
+        count = max(keep_from - shard.starting_sequence_number, expired)
+        if count > 0:
+            del shard.items[:count]
+            shard.starting_sequence_number += count
+
+    def get_shard_iterator(self: Any, *args: Any, **kwargs: Any) -> Any:
+        iterator = original_get_shard_iterator(self, *args, **kwargs)
+        returned(self, iterator)
+        return iterator
+
+    def get_records(self: Any, iterator_arn: str, limit: int) -> dict[str, Any]:
+        live, _ = state(self)
+        entry = live.get(iterator_arn) or self._consumed_iterators.get(iterator_arn)
+        if entry is None:
+            raise JsonRESTError(
+                "ExpiredIteratorException",
+                "Iterator expired. The iterator was created over 15 minutes ago or is not valid.",
+            )
+        iterator = entry[1]
+        shard = iterator.stream_shard
+        if iterator.sequence_number < shard.starting_sequence_number:
+            raise JsonRESTError(
+                "TrimmedDataAccessException", "The records at this iterator's position were trimmed."
+            )
+        records = shard.get(iterator.sequence_number, limit)
+        successor = iterator
+        if records:
+            last = max(int(record["dynamodb"]["SequenceNumber"]) for record in records)
+            successor = iterator_class(self, shard, "AFTER_SEQUENCE_NUMBER", last)
+        returned(self, successor, replaces=iterator)
+        trim(self, shard)
+        return {"NextShardIterator": successor.arn, "Records": records}
+
+    backend_class.get_shard_iterator = get_shard_iterator  # type: ignore[method-assign]
+    backend_class.get_records = get_records  # type: ignore[method-assign]
+    backend_class._bounded = True  # type: ignore[attr-defined]
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class EmbeddedDynamoDB:
@@ -101,14 +329,18 @@ class EmbeddedDynamoDB:
             return self
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-        keep_stream_shard_on_rollback()
+        transactions_roll_back_items()
+        bounded_streams()
 
         app = SerializedApp(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(
             self.host, self.port, app, threaded=True, request_handler=_request_handler()
         )
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="embedded-dynamodb", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},  # stop() returns within 50 ms, not 500
+            name="embedded-dynamodb",
+            daemon=True,
         )
         self._thread.start()
         return self

@@ -13,20 +13,25 @@ Nothing here logs request headers: the Authorization header carries an API key.
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import re
 import sys
-import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from layers_common.clock import new_request_id
+from leasing_cli.http_server import (
+    MAX_CONNECTIONS,
+    READ_TIMEOUT_SECONDS,
+    REQUEST_TIMEOUT_SECONDS,
+    HttpReply,
+    HttpRequest,
+    ThreadedHTTPServer,
+)
 from leasing_cli.lambda_runtime import LambdaRuntime
 from leasing_cli.template import ACCOUNT_ID, REGION, ApiRoute, GatewayResponse, Template
 
@@ -315,7 +320,7 @@ class LocalApiGateway:
         match = self.routes.match(request.path)
         route: ApiRoute | None = None
         if match is not None:
-            route = match.methods.get(request.method.upper()) or match.methods.get("ANY")
+            route = match.methods.get(request.method) or match.methods.get("ANY")
         if match is None or route is None:
             return self.gateway_response("MISSING_AUTHENTICATION_TOKEN", request_id)
         authorizer_context: dict[str, str] = {}
@@ -334,7 +339,7 @@ class LocalApiGateway:
 
     def _handle_local(self, request: GatewayRequest, request_id: str) -> GatewayReply:
         match = self.local_routes.match(request.path)
-        handler = match.methods.get(request.method.upper()) if match else None
+        handler = match.methods.get(request.method) if match else None
         if match is None or handler is None:
             return self.gateway_response("MISSING_AUTHENTICATION_TOKEN", request_id)
         try:
@@ -536,100 +541,55 @@ def _header_value(expression: str, request_id: str) -> str | None:
 # ------------------------------------------------------------------------------------ HTTP server
 
 
-def _read_chunked(stream: Any, limit: int) -> bytes | None:
-    """A `Transfer-Encoding: chunked` body, or None once it exceeds `limit`."""
-    body = bytearray()
-    while True:
-        size_line = stream.readline(1024).split(b";", 1)[0].strip()
-        try:
-            size = int(size_line, 16)
-        except ValueError:
-            raise ValueError("malformed chunk size") from None
-        if size == 0:
-            while stream.readline(1024).strip():  # trailers
-                pass
-            return bytes(body)
-        if len(body) + size > limit:
-            return None
-        body += stream.read(size)
-        stream.readline(8)  # CRLF after the chunk
+#: The status of each error the HTTP server answers itself → the gateway response it renders.
+_SERVER_ERRORS = {413: "REQUEST_TOO_LARGE", 429: "THROTTLED", 500: "DEFAULT_5XX"}
 
 
-class _GatewayRequestHandler(BaseHTTPRequestHandler):
-    server: GatewayHTTPServer
-    protocol_version = "HTTP/1.1"
+class GatewayHTTPServer(ThreadedHTTPServer):
+    """The HTTP front of a `LocalApiGateway` (`leasing_cli.http_server`: h11, limits, timeouts).
 
-    def _serve(self) -> None:
-        try:
-            body = self._read_body()
-        except (ValueError, binascii.Error):
-            self.send_error(400, "Bad request body")
-            return
-        if body is None:  # over the limit: answer without reading the rest, then hang up
-            self.close_connection = True
-            reply = self.server.gateway.gateway_response("REQUEST_TOO_LARGE", new_request_id())
-        else:
-            request = GatewayRequest(
-                method=self.command,
-                target=self.path,
-                headers=list(self.headers.items()),
-                body=body,
-                source_ip=self.client_address[0],
-            )
-            reply = self.server.gateway.handle(request)
-        self.send_response(reply.status)
-        for name, value in reply.headers:
-            if name.lower() not in {"content-length", "transfer-encoding", "connection"}:
-                self.send_header(name, value)
-        self.send_header("Content-Length", str(len(reply.body)))
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(reply.body)
-
-    def _read_body(self) -> bytes | None:
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            return _read_chunked(self.rfile, MAX_BODY_BYTES)
-        length = int(self.headers.get("Content-Length") or 0)
-        if length < 0:
-            raise ValueError("negative Content-Length")
-        if length > MAX_BODY_BYTES:
-            return None
-        return self.rfile.read(length) if length else b""
-
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
-
-    def log_message(self, format: str, *args: Any) -> None:
-        # Only the request line is logged (never headers); `self.path` may hold a query string.
-        if self.server.access_log:
-            sys.stderr.write(
-                f"{self.command} {urlsplit(self.path).path} {args[1] if len(args) > 1 else ''}\n"
-            )
-
-
-class GatewayHTTPServer(ThreadingHTTPServer):
-    """The HTTP front of a `LocalApiGateway`, one thread per connection."""
-
-    daemon_threads = True
-    allow_reuse_address = True
+    Errors found before a request reaches the gateway (framing, sizes, timeouts) are rendered as
+    the template's gateway responses, so they carry the contract's envelope and `X-Request-Id`.
+    """
 
     def __init__(
-        self, address: tuple[str, int], gateway: LocalApiGateway, *, access_log: bool = False
+        self,
+        address: tuple[str, int],
+        gateway: LocalApiGateway,
+        *,
+        access_log: bool = False,
+        read_timeout: float = READ_TIMEOUT_SECONDS,
+        request_timeout: float = REQUEST_TIMEOUT_SECONDS,
+        max_connections: int = MAX_CONNECTIONS,
     ) -> None:
         self.gateway = gateway
-        self.access_log = access_log
-        super().__init__(address, _GatewayRequestHandler)
+        super().__init__(
+            address,
+            self._handle,
+            self._error_reply,
+            max_body_bytes=MAX_BODY_BYTES,
+            read_timeout=read_timeout,
+            request_timeout=request_timeout,
+            max_connections=max_connections,
+            access_log=access_log,
+        )
 
-    @property
-    def url(self) -> str:
-        host, port = self.server_address[:2]
-        return f"http://{host!s}:{port}"
+    def _handle(self, request: HttpRequest) -> HttpReply:
+        reply = self.gateway.handle(
+            GatewayRequest(
+                method=request.method,
+                target=request.target,
+                headers=request.headers,
+                body=request.body,
+                source_ip=request.client,
+            )
+        )
+        return HttpReply(reply.status, reply.headers, reply.body)
 
-    def serve_in_background(self) -> threading.Thread:
-        thread = threading.Thread(target=self.serve_forever, name="local-api-gateway", daemon=True)
-        thread.start()
-        return thread
+    def _error_reply(self, status: int, message: str) -> HttpReply:
+        response_type = _SERVER_ERRORS.get(status, "DEFAULT_5XX" if status >= 500 else "DEFAULT_4XX")
+        reply = self.gateway.gateway_response(response_type, new_request_id(), message)
+        return HttpReply(status, reply.headers, reply.body)
 
 
 def add_health_route(

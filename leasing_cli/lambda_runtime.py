@@ -130,19 +130,66 @@ def load_handler_module(function: Function, instance: int = 0) -> ModuleType:
     return module
 
 
+#: Execution environments per function at most (Lambda's reserved concurrency, locally), and how
+#: long an idle one is kept before it is reclaimed (Lambda keeps idle environments minutes, not hours).
+MAX_ENVIRONMENTS = 8
+IDLE_SECONDS = 300.0
+#: How long an invocation waits for a free environment at least (its function's timeout if longer):
+#: a burst queues rather than fails; Lambda would throttle, but a local 5xx helps nobody.
+WAIT_SECONDS = 60.0
+
+
+class TooManyRequests(RuntimeError):
+    """Every environment of the function stayed busy for the function's whole timeout (Lambda's
+    throttling error, `TooManyRequestsException`)."""
+
+
+@dataclass
+class _Environment:
+    """One load of a function's handler module; `module_name` is its entry in `sys.modules`."""
+
+    handler: Handler
+    module_name: str
+    idle_since: float = 0.0
+
+
+@dataclass
+class _Pool:
+    """A function's environments: the idle ones (most recently used last) and how many exist."""
+
+    idle: list[_Environment] = field(default_factory=list)
+    size: int = 0  # idle + busy + being created
+    created: int = 0  # ever, for module names
+
+
 class LambdaRuntime:
     """Runs handlers the way Lambda does: one invocation at a time per execution environment.
 
     An execution environment is one load of the handler module (its module-level state, such as
-    cached clients and settings, belongs to that environment alone). Concurrent invocations
-    of one function get separate environments, created on demand and reused when free.
+    cached clients and settings, belongs to that environment alone). Concurrent invocations of one
+    function get separate environments, created on demand up to `max_environments` per function
+    (then an invocation waits for one to be free, `wait_seconds` or the function's timeout), reused most
+    recently used first, and reclaimed once idle for `idle_seconds` (one stays warm per function).
     """
 
-    def __init__(self, template: Template) -> None:
+    def __init__(
+        self,
+        template: Template,
+        *,
+        max_environments: int = MAX_ENVIRONMENTS,
+        idle_seconds: float = IDLE_SECONDS,
+        wait_seconds: float = WAIT_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if max_environments < 1:
+            raise ValueError("max_environments must be at least 1")
         self.template = template
-        self._idle: dict[str, list[Handler]] = {}
-        self._created: dict[str, int] = {}
-        self._lock = threading.Lock()
+        self.max_environments = max_environments
+        self.idle_seconds = idle_seconds
+        self.wait_seconds = wait_seconds
+        self._clock = clock
+        self._pools: dict[str, _Pool] = {}
+        self._condition = threading.Condition()
 
     def function(self, logical_id: str) -> Function:
         function = self.template.functions.get(logical_id)
@@ -151,34 +198,64 @@ class LambdaRuntime:
             raise UnknownFunction(f"no function {logical_id!r} in {self.template.path.name} (known: {known})")
         return function
 
-    def _new_environment(self, logical_id: str) -> Handler:
-        function = self.function(logical_id)
-        with self._lock:
-            instance = self._created.get(logical_id, 0)
-            self._created[logical_id] = instance + 1
+    def environments(self, logical_id: str) -> int:
+        """How many environments the function has now (idle, busy or being created)."""
+        with self._condition:
+            pool = self._pools.get(logical_id)
+            return pool.size if pool else 0
+
+    def _new_environment(self, function: Function, instance: int) -> _Environment:
         module = load_handler_module(function, instance)
         attribute = function.handler.rpartition(".")[2]
         handler = getattr(module, attribute, None)
         if not callable(handler):
+            sys.modules.pop(module.__name__, None)
             raise AttributeError(f"{function.logical_id}: {function.handler} is not a function")
-        return cast(Handler, handler)
+        return _Environment(cast(Handler, handler), module.__name__)
 
-    def _acquire(self, logical_id: str) -> Handler:
-        with self._lock:
-            idle = self._idle.setdefault(logical_id, [])
-            if idle:
-                return idle.pop()
-        return self._new_environment(logical_id)
+    def _acquire(self, logical_id: str) -> _Environment:
+        function = self.function(logical_id)
+        deadline = self._clock() + max(function.timeout_seconds, self.wait_seconds)
+        with self._condition:
+            pool = self._pools.setdefault(logical_id, _Pool())
+            while not pool.idle and pool.size >= self.max_environments:
+                remaining = deadline - self._clock()
+                if remaining <= 0:
+                    raise TooManyRequests(f"{logical_id}: all {pool.size} environments stayed busy")
+                self._condition.wait(min(remaining, 1.0))
+            if pool.idle:
+                return pool.idle.pop()
+            pool.size += 1
+            instance = pool.created
+            pool.created += 1
+        try:
+            return self._new_environment(function, instance)
+        except BaseException:
+            with self._condition:
+                pool.size -= 1
+                self._condition.notify_all()
+            raise
 
-    def _release(self, logical_id: str, handler: Handler) -> None:
-        with self._lock:
-            self._idle.setdefault(logical_id, []).append(handler)
+    def _release(self, logical_id: str, environment: _Environment) -> None:
+        now = self._clock()
+        environment.idle_since = now
+        reclaimed: list[_Environment] = []
+        with self._condition:
+            self._pools[logical_id].idle.append(environment)
+            for pool in self._pools.values():
+                # The most recently used stays last; the oldest idle ones (first) are reclaimed.
+                while len(pool.idle) > 1 and now - pool.idle[0].idle_since > self.idle_seconds:
+                    reclaimed.append(pool.idle.pop(0))
+                    pool.size -= 1
+            self._condition.notify_all()
+        for old in reclaimed:
+            sys.modules.pop(old.module_name, None)  # the module (and its state) can be collected
 
     def handler(self, logical_id: str) -> Handler:
         """The handler of one (idle) execution environment; it stays available for later calls."""
-        handler = self._acquire(logical_id)
-        self._release(logical_id, handler)
-        return handler
+        environment = self._acquire(logical_id)
+        self._release(logical_id, environment)
+        return environment.handler
 
     def load_all(self, logical_ids: list[str] | None = None) -> None:
         for logical_id in logical_ids if logical_ids is not None else list(self.template.functions):
@@ -194,8 +271,8 @@ class LambdaRuntime:
 
     def invoke(self, logical_id: str, event: Any) -> Any:
         """Run the handler once in a free environment; its exceptions propagate to the caller."""
-        handler = self._acquire(logical_id)
+        environment = self._acquire(logical_id)
         try:
-            return handler(event, self.context_for(logical_id))
+            return environment.handler(event, self.context_for(logical_id))
         finally:
-            self._release(logical_id, handler)
+            self._release(logical_id, environment)

@@ -15,6 +15,7 @@ import json
 import sys
 import threading
 import uuid
+from collections import deque
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,6 +27,7 @@ from leasing_cli.template import ACCOUNT_ID, REGION, EventRule, Template
 
 MAX_ENTRIES = 10
 MAX_REQUEST_BYTES = 256 * 1024
+ACCEPTED_KEPT = 100  # accepted events kept for inspection (`leasing invoke`, tests)
 
 #: Receives each (rule, event) pair a PutEvents matched.
 EventSink = Callable[[EventRule, dict[str, Any]], None]
@@ -75,7 +77,10 @@ class LocalEventBridge:
         self.rules = [rule for rule in template.event_rules if rule.enabled]
         self._matchers = {id(rule): EventMatcher(rule.pattern) for rule in self.rules}
         self.sink = sink
-        self.accepted: list[dict[str, Any]] = []  # every accepted event (bus name included)
+        # The most recent accepted events (bus name included) and how many were accepted in all:
+        # a long `leasing serve` must not keep every event it ever routed.
+        self.accepted: deque[dict[str, Any]] = deque(maxlen=ACCEPTED_KEPT)
+        self.accepted_count = 0
         self._lock = threading.Lock()
 
     def matching_rules(self, bus_name: str, event: Mapping[str, Any]) -> list[EventRule]:
@@ -105,6 +110,7 @@ class LocalEventBridge:
                 results.append({"EventId": event_id})
                 with self._lock:
                     self.accepted.append({"bus": bus_name, "event": event})
+                    self.accepted_count += 1
                 deliveries.extend((rule, event) for rule in self.matching_rules(bus_name, event))
             else:
                 results.append(outcome)

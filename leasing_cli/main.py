@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import signal
@@ -26,6 +27,7 @@ from leasing_cli.template import (
 EXIT_USAGE = 2
 #: `FunctionId[:text],...`: the local event path makes those functions fail (test fault injection).
 FAULTS_VARIABLE = "LEASING_LOCAL_FAULTS"
+SHUTDOWN_GRACE_SECONDS = 1.0
 DEFAULT_SEED = Path(__file__).resolve().parent.parent / "seeds" / "demo.json"
 
 
@@ -135,12 +137,22 @@ def serve(args: argparse.Namespace, stdout: TextIO) -> int:
             try:
                 server = GatewayHTTPServer((args.host, args.port), gateway, access_log=args.access_log)
             except OSError as error:
-                raise CommandError(f"cannot listen on {args.host}:{args.port}: {error.strerror}") from None
+                hint = ""
+                if error.errno == errno.EADDRINUSE:
+                    hint = (
+                        f"; another process is using port {args.port}: pick another with "
+                        f"`--port N` (or `make dev PORT=N`), or 0 for any free port"
+                    )
+                raise CommandError(
+                    f"cannot listen on {args.host}:{args.port}: {error.strerror}{hint}"
+                ) from None
             try:
                 print(f"Listening on {server.url}", file=stdout, flush=True)
                 server.serve_forever()
             finally:
-                server.server_close()
+                # SIGTERM/SIGINT: no new connections; requests in flight finish (then the event
+                # path's current step, then DynamoDB), all within about two seconds.
+                server.stop(grace=SHUTDOWN_GRACE_SECONDS)
     except KeyboardInterrupt:
         pass
     return 0
@@ -170,9 +182,9 @@ def invoke(args: argparse.Namespace, stdout: TextIO) -> int:
             result = system.runtime.invoke(args.function, event)
         except Exception as error:  # reported like `sam local invoke` does, as the result
             result = {"errorMessage": str(error), "errorType": type(error).__name__}
-        if system.eventbridge.accepted:  # PutEvents are accepted and recorded, not delivered
+        if system.eventbridge.accepted_count:  # PutEvents are accepted and recorded, not delivered
             print(
-                f"leasing invoke: {len(system.eventbridge.accepted)} event(s) put on the local bus "
+                f"leasing invoke: {system.eventbridge.accepted_count} event(s) put on the local bus "
                 "(recorded only; `leasing serve` delivers them)",
                 file=sys.stderr,
             )
@@ -207,32 +219,72 @@ def _parameter_overrides_option(parser: argparse.ArgumentParser, command: str) -
     )
 
 
+class _ShowDefaults(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows an option's default when it has a real one (not for flags and absent values)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default in (None, False, []) or action.default is argparse.SUPPRESS:
+            return action.help
+        return super()._get_help_string(action)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("layers-leasing")
+    except PackageNotFoundError:  # run from a checkout that was not installed
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="leasing", description="Run the leasing service locally from template.yaml (no Docker, no AWS)."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve_parser = commands.add_parser("serve", help="serve the API, with an embedded DynamoDB")
-    serve_parser.add_argument("--host", default="127.0.0.1")
-    serve_parser.add_argument("--port", type=int, default=3000, help="0 picks a free port")
+    serve_parser = commands.add_parser(
+        "serve",
+        help="serve the API, with an embedded DynamoDB",
+        description=(
+            "Serve the template's API on HTTP with the authorizer, the functions and the event path, "
+            "on an embedded DynamoDB. State lives in memory and is lost when the server stops; "
+            "use --dynamodb-endpoint to keep it in a DynamoDB-compatible server you run."
+        ),
+        formatter_class=_ShowDefaults,
+    )
+    serve_parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve_parser.add_argument(
-        "--seed", action="append", default=[], metavar="FILE", help="seed file (repeatable)"
+        "--port", type=int, default=3000, help="port to listen on (0 picks a free port; `make dev PORT=N`)"
+    )
+    serve_parser.add_argument(
+        "--seed",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="seed file applied at start (repeatable; none by default; `make dev` uses seeds/demo.json)",
     )
     serve_parser.add_argument(
         "--dynamodb-endpoint",
         metavar="URL",
-        help="use this DynamoDB-compatible endpoint instead of the embedded one",
+        help="use this DynamoDB-compatible endpoint (state kept across restarts); by default an "
+        "embedded in-memory DynamoDB whose state is lost when the server stops",
     )
-    serve_parser.add_argument("--template", metavar="PATH", help="SAM template (default: template.yaml)")
+    serve_parser.add_argument(
+        "--template", metavar="PATH", help="SAM template (default: template.yaml of this repository)"
+    )
     _parameter_overrides_option(serve_parser, "local_start_api")
     serve_parser.add_argument(
-        "--access-log", action="store_true", help="log method, path and status per request"
+        "--access-log",
+        action="store_true",
+        help="log method, path and status per request to stderr (off by default)",
     )
     serve_parser.add_argument(
         "--run-schedules",
         action="store_true",
-        help="fire rate() schedules on their own (else only via POST /_local/schedules/<FunctionLogicalId>)",
+        help="fire rate() schedules on their own (off by default: only via "
+        "POST /_local/schedules/<FunctionLogicalId>)",
     )
     serve_parser.add_argument(
         "--authorizer-cache",
@@ -280,6 +332,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (CommandError, SeedError, TemplateError) as error:
         print(f"leasing {args.command}: {error}", file=sys.stderr)
         return EXIT_USAGE
+    if args.command == "serve" and argv is None:
+        # Everything is stopped in order by now (HTTP, event path, DynamoDB). Tearing down the
+        # interpreter's objects (the whole embedded database) would take another second or so
+        # of SIGTERM-to-exit for nothing: leave at once.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
     return code
 
 
