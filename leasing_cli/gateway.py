@@ -16,6 +16,7 @@ import base64
 import json
 import re
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping
