@@ -7,7 +7,9 @@ WSGI app behind one lock removes that hole, so the local runtime can be trusted 
 Since everything waits on that lock, what moto does per request must cost what DynamoDB's work
 costs, not the table's size: transactions roll back the items they touched instead of copying
 every table (`transactions_roll_back_items`), and the stream keeps neither every record nor every
-shard iterator forever (`bounded_streams`). Both patch moto's classes, once per process.
+shard iterator forever (`bounded_streams`). And a transaction's `ClientRequestToken` makes its
+retries idempotent, as in DynamoDB (`idempotent_transactions`). They patch moto's classes, once per
+process.
 """
 
 from __future__ import annotations
@@ -191,6 +193,61 @@ def transactions_roll_back_items() -> None:
     backend_class.transact_write_items = transact_write_items  # type: ignore[method-assign]
 
 
+#: DynamoDB keeps a TransactWriteItems client token for 10 minutes after the call completed.
+CLIENT_TOKEN_SECONDS = 10 * 60
+
+
+def idempotent_transactions() -> None:
+    """TransactWriteItems honours `ClientRequestToken`, as DynamoDB does (moto ignores it).
+
+    botocore fills the token in once per call and sends the same one on each of its own retries. So
+    when a first attempt was applied but its answer came too late (a read timeout under load), the
+    retry must succeed without writing again — not run afresh and fail its conditions, which a
+    handler would read as "already released" (a 404 for a release that just worked). DynamoDB: a
+    repeat of a successful call with the same token within 10 minutes succeeds and changes nothing;
+    the same token with a different payload is `IdempotentParameterMismatchException`; a failed
+    call leaves no token behind, so its retry runs.
+    """
+    import hashlib
+    import json
+    from collections import OrderedDict
+
+    from moto.dynamodb.exceptions import ERROR_TYPE_PREFIX, DynamodbException
+    from moto.dynamodb.responses import DynamoHandler
+
+    original = DynamoHandler.transact_write_items
+    if getattr(original, "_honours_client_token", False):
+        return
+
+    def transact_write_items(self: Any) -> Any:
+        token = self.body.get("ClientRequestToken")
+        if not isinstance(token, str) or not token:
+            return original(self)
+        payload = {name: value for name, value in self.body.items() if name != "ClientRequestToken"}
+        fingerprint = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+        backend = self.dynamodb_backend
+        tokens: OrderedDict[str, tuple[float, str, Any]] = backend.__dict__.setdefault(
+            "_client_tokens", OrderedDict()
+        )
+        now = time.monotonic()
+        while tokens and now - next(iter(tokens.values()))[0] > CLIENT_TOKEN_SECONDS:
+            tokens.popitem(last=False)
+        seen = tokens.get(token)
+        if seen is not None:
+            if seen[1] != fingerprint:
+                raise DynamodbException(
+                    ERROR_TYPE_PREFIX + "IdempotentParameterMismatchException",
+                    "The request uses the same client token as a previous, but non-identical request.",
+                )
+            return seen[2]
+        result = original(self)  # raises when canceled: no token is kept
+        tokens[token] = (time.monotonic(), fingerprint, result)  # 10 minutes from completion
+        return result
+
+    transact_write_items._honours_client_token = True  # type: ignore[attr-defined]
+    DynamoHandler.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
 #: DynamoDB Streams: a shard iterator expires 15 minutes after it is returned; records live 24 h.
 ITERATOR_LIFETIME_SECONDS = 15 * 60
 RECORD_RETENTION_SECONDS = 24 * 3600
@@ -330,6 +387,7 @@ class EmbeddedDynamoDB:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
         transactions_roll_back_items()
+        idempotent_transactions()
         bounded_streams()
 
         app = SerializedApp(DomainDispatcherApplication(create_backend_app))

@@ -327,3 +327,59 @@ def test_the_serializing_lock_is_granted_in_order_of_arrival() -> None:
         thread.join(5)
     # Then they got it in the order they asked
     assert order == [0, 1, 2, 3, 4]
+
+
+# --------------------------------------------------------------- ClientRequestToken (idempotency)
+
+
+def _claim(pk: str) -> dict[str, Any]:
+    """A put that succeeds only while the item does not exist (a second run would be canceled)."""
+    return {
+        "Put": {
+            "TableName": TABLE,
+            "Item": {**_key(pk), "value": {"N": "1"}},
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+    }
+
+
+def test_a_retried_transaction_with_its_client_token_succeeds_without_writing_again(
+    endpoint: str, dynamodb: Any
+) -> None:
+    # Given a conditional transaction that was applied with a client token (its answer "lost")
+    dynamodb.transact_write_items(TransactItems=[_claim("token-1")], ClientRequestToken="retry-token-1")
+    streams, iterator = _shard_reader(endpoint, dynamodb)
+    before, iterator = _read_all(streams, iterator)
+
+    # When botocore retries it with the same token, as it does after a read timeout
+    dynamodb.transact_write_items(TransactItems=[_claim("token-1")], ClientRequestToken="retry-token-1")
+
+    # Then the retry succeeds (not canceled by its own first run) and nothing is written again
+    assert _items(dynamodb) == {"token-1": "1"}
+    again, _ = _read_all(streams, iterator)
+    assert len(before) == 1
+    assert again == []
+
+
+def test_the_same_client_token_with_another_payload_is_a_parameter_mismatch(dynamodb: Any) -> None:
+    # Given a transaction applied with a client token
+    dynamodb.transact_write_items(TransactItems=[_put("token-2", 1)], ClientRequestToken="retry-token-2")
+    # When another transaction reuses that token
+    with pytest.raises(ClientError) as raised:
+        dynamodb.transact_write_items(TransactItems=[_put("token-2", 2)], ClientRequestToken="retry-token-2")
+    # Then DynamoDB's error, and nothing changed
+    assert raised.value.response["Error"]["Code"] == "IdempotentParameterMismatchException"
+    assert _items(dynamodb) == {"token-2": "1"}
+
+
+def test_a_canceled_transaction_leaves_no_token_so_its_retry_runs_again(dynamodb: Any) -> None:
+    # Given a transaction canceled by its condition (the item exists)
+    dynamodb.put_item(TableName=TABLE, Item={**_key("token-3"), "value": {"N": "7"}})
+    with pytest.raises(ClientError) as raised:
+        dynamodb.transact_write_items(TransactItems=[_claim("token-3")], ClientRequestToken="retry-token-3")
+    assert raised.value.response["Error"]["Code"] == "TransactionCanceledException"
+    # When the item is gone and the same call is retried with its token
+    dynamodb.delete_item(TableName=TABLE, Key=_key("token-3"))
+    dynamodb.transact_write_items(TransactItems=[_claim("token-3")], ClientRequestToken="retry-token-3")
+    # Then it ran afresh
+    assert _items(dynamodb) == {"token-3": "1"}
