@@ -35,6 +35,14 @@ class Server:
             headers["Authorization"] = f"Bearer {key}"
         return requests.request(method, self.url + path, headers=headers, timeout=30, **kwargs)
 
+    def stop(self) -> None:
+        """SIGTERM, as a user's Ctrl-C would; killed if it has not gone within 10 s."""
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
 
 def _wait_for_listening(stdout: IO[str], deadline: float) -> str:
     for line in stdout:
@@ -83,8 +91,4 @@ def start_server(tmp: Path, world: World, *extra_args: str, seeded: bool = True)
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     running = start_server(tmp_path_factory.mktemp("serve"), make_world())
     yield running
-    running.process.terminate()
-    try:
-        running.process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        running.process.kill()
+    running.stop()
