@@ -194,7 +194,7 @@ class Queues(Protocol):
     def delete(self, message: FailedMessage) -> None: ...
     def release(self, message: FailedMessage) -> None: ...
     def events(self) -> EventsClient: ...
-    def stream_records(self, batch: dict[str, Any]) -> list[dict[str, Any]]: ...
+    def stream_records(self, message: FailedMessage) -> list[dict[str, Any]]: ...
     def run_scheduled(self, function: str, event: dict[str, Any]) -> None: ...
 
 
@@ -296,9 +296,18 @@ class LocalQueues:
         )
         return client
 
-    def stream_records(self, batch: dict[str, Any]) -> list[dict[str, Any]]:
-        import boto3
+    def stream_records(self, message: FailedMessage) -> list[dict[str, Any]]:
+        """The batch's records from the stream; else the copy the local failure queue keeps.
 
+        AWS keeps stream records 24 hours. The embedded DynamoDB trims a record once every reader
+        has passed it (a memory economy of the local runtime), so a failed batch is usually gone
+        from the local stream by the time it is replayed: the local queue entry carries the batch's
+        records for exactly this case.
+        """
+        import boto3
+        from botocore.exceptions import ClientError
+
+        assert message.batch is not None
         streams = boto3.client(
             "dynamodbstreams",
             endpoint_url=str(self.health["dynamodbEndpoint"]),
@@ -308,7 +317,13 @@ class LocalQueues:
             aws_session_token=None,
             config=_client_config(),
         )
-        return _read_stream_range(streams, batch, str(batch["streamArn"]))
+        try:
+            records = _read_stream_range(streams, message.batch, str(message.batch["streamArn"]))
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "TrimmedDataAccessException":
+                raise
+            records = []
+        return records or list(message.records or [])
 
     def run_scheduled(self, function: str, event: dict[str, Any]) -> None:
         self._call(
@@ -419,9 +434,10 @@ class StackQueues:
         client: EventsClient = self.session.client("events", config=_client_config())
         return client
 
-    def stream_records(self, batch: dict[str, Any]) -> list[dict[str, Any]]:
+    def stream_records(self, message: FailedMessage) -> list[dict[str, Any]]:
+        assert message.batch is not None
         streams = self.session.client("dynamodbstreams", config=_client_config())
-        return _read_stream_range(streams, batch, str(batch["streamArn"]))
+        return _read_stream_range(streams, message.batch, str(message.batch["streamArn"]))
 
     def run_scheduled(self, function: str, event: dict[str, Any]) -> None:
         name = self.functions.get(function, function)
@@ -494,8 +510,7 @@ def _put(client: EventsClient, entries: list[dict[str, Any]]) -> str | None:
 def _replay_one(queues: Queues, client: EventsClient, message: FailedMessage) -> str | None:
     """Put the message's event(s) back; an error text, or None when it is done (and deletable)."""
     if message.kind == "stream-batch":
-        assert message.batch is not None
-        records = queues.stream_records(message.batch)
+        records = queues.stream_records(message)
         entries = outbox_entries(records, queues.bus_name)
         if not records:
             return (
