@@ -76,11 +76,7 @@ def test_schemathesis_finds_no_failure_in_the_checked_in_document(tmp_path: Path
             check=False,
         )
     finally:
-        server.process.terminate()
-        try:
-            server.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
+        server.stop()
     # Then it reports no failure
     assert result.returncode == 0, result.stdout[-12000:] + result.stderr[-2000:]
     assert "No issues found" in result.stdout or " passed " in result.stdout, result.stdout[-3000:]

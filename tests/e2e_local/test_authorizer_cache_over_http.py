@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e_local.conftest import Server, start_server
-from tests.e2e_local.test_event_path_over_http import LEASING, make_seed, stop
+from tests.e2e_local.test_event_path_over_http import LEASING, make_seed
 
 pytestmark = [pytest.mark.e2e]
 
@@ -36,7 +36,7 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., Server]]:
 
     yield start
     for running in started:
-        stop(running)
+        running.stop()
 
 
 def revoke(server: Server, key: str) -> dict[str, str]:

@@ -91,14 +91,6 @@ def make_seed(*scenarios: str) -> World:
     return World(seed={"orgs": orgs, "pool": pool, "scheduledPosts": posts}, keys=keys)
 
 
-def stop(server: Server) -> None:
-    server.process.terminate()
-    try:
-        server.process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     running = start_server(
@@ -106,7 +98,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         make_seed("assign", "partial", "nomatch", "release"),
     )
     yield running
-    stop(running)
+    running.stop()
 
 
 @pytest.fixture
@@ -123,7 +115,7 @@ def own_server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
 
     yield start
     for running in started:
-        stop(running)
+        running.stop()
 
 
 # --------------------------------------------------------------------------------------- helpers

@@ -45,7 +45,7 @@ def test_serve_uses_the_given_endpoint_and_a_restart_keeps_its_tables(
         assert accepted.status_code == 202
         location = accepted.headers["Location"]
     finally:
-        stop(first)
+        first.stop()
     # When a second server starts on the same endpoint with the same seed
     (tmp_path / "second" / "seed.json").write_text(json.dumps(world.seed))
     refused = subprocess.run(
@@ -75,4 +75,4 @@ def test_serve_uses_the_given_endpoint_and_a_restart_keeps_its_tables(
         # Then the request accepted by the first server is still there
         assert second.call("GET", location, key=world.keys["a"]).status_code == 200
     finally:
-        stop(second)
+        second.stop()

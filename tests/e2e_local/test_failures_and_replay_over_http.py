@@ -28,7 +28,6 @@ from tests.e2e_local.test_event_path_over_http import (
     ledger,
     make_seed,
     request_accounts,
-    stop,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e-event-path")]
@@ -52,7 +51,7 @@ def template() -> Template:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     running = start_server(tmp_path_factory.mktemp("failures"), make_seed("assign", "release"))
     yield running
-    stop(running)
+    running.stop()
 
 
 @pytest.fixture
@@ -68,7 +67,7 @@ def own_server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
 
     yield start
     for running in started:
-        stop(running)
+        running.stop()
 
 
 # --------------------------------------------------------------------------------------- helpers

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 import socket
-import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -846,11 +845,7 @@ def serve(tmp_path: Path) -> Iterator[Any]:
 
     server = start_server(tmp_path, make_world())
     yield server
-    server.process.terminate()
-    try:
-        server.process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
+    server.stop()
 
 
 @pytest.mark.e2e
