@@ -22,6 +22,7 @@ from layers_common.repository.leasing_repository import LeasingRepository
 from layers_common.repository.records import AuditEntry, LedgerEntry
 from leasing_cli.main import main
 from tests.integration.conftest import table_items
+from tests.integration.stack_template import leasing_stack_template
 from tests.world import World, make_world
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -764,25 +765,7 @@ def test_a_table_that_does_not_exist_at_the_endpoint_is_named(admin, dynamodb_en
     assert "no table 'NoSuchTable'" in message
 
 
-STACK_TEMPLATE = {
-    "Resources": {
-        "LeasingTable": {
-            "Type": "AWS::DynamoDB::Table",
-            "Properties": {
-                "AttributeDefinitions": [
-                    {"AttributeName": "pk", "AttributeType": "S"},
-                    {"AttributeName": "sk", "AttributeType": "S"},
-                ],
-                "KeySchema": [
-                    {"AttributeName": "pk", "KeyType": "HASH"},
-                    {"AttributeName": "sk", "KeyType": "RANGE"},
-                ],
-                "BillingMode": "PAY_PER_REQUEST",
-            },
-        }
-    },
-    "Outputs": {"TableName": {"Value": {"Ref": "LeasingTable"}}},
-}
+STACK_TEMPLATE = leasing_stack_template()
 
 
 @pytest.fixture

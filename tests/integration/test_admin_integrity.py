@@ -22,6 +22,7 @@ from leasing_cli.main import main
 from leasing_cli.template import Template
 from tests.integration.conftest import Api, table_items
 from tests.integration.event_delivery import Delivery
+from tests.integration.stack_template import leasing_stack_template
 from tests.world import World, lease_body
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -254,28 +255,7 @@ def test_ledger_list_interleaves_admin_credits_and_service_charges_in_time_order
 
 
 def stack_template(stage: str | None) -> str:
-    document: dict[str, Any] = {
-        "Resources": {
-            "LeasingTable": {
-                "Type": "AWS::DynamoDB::Table",
-                "Properties": {
-                    "AttributeDefinitions": [
-                        {"AttributeName": "pk", "AttributeType": "S"},
-                        {"AttributeName": "sk", "AttributeType": "S"},
-                    ],
-                    "KeySchema": [
-                        {"AttributeName": "pk", "KeyType": "HASH"},
-                        {"AttributeName": "sk", "KeyType": "RANGE"},
-                    ],
-                    "BillingMode": "PAY_PER_REQUEST",
-                },
-            }
-        },
-        "Outputs": {"TableName": {"Value": {"Ref": "LeasingTable"}}},
-    }
-    if stage is not None:
-        document["Parameters"] = {"Stage": {"Type": "String", "Default": stage}}
-    return json.dumps(document)
+    return json.dumps(leasing_stack_template(stage))
 
 
 @pytest.fixture
