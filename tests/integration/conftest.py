@@ -20,6 +20,7 @@ from leasing_cli.gateway import GatewayReply, GatewayRequest, LocalApiGateway
 from leasing_cli.lambda_runtime import LambdaRuntime, configure_process_environment
 from leasing_cli.seed import apply_seed, validate_seed
 from leasing_cli.template import Template, create_tables, default_template_path, load_template
+from tests.integration.admin_runner import Admin, Outcome
 from tests.world import World, make_world
 
 TABLE = "LeasingTable"
@@ -140,3 +141,19 @@ def items_with_prefix(dynamodb: Any, prefix: str) -> list[dict[str, Any]]:
         for item in table_items(dynamodb)
         if item["pk"]["S"].startswith(prefix) or item["sk"]["S"].startswith(prefix)
     ]
+
+
+@pytest.fixture
+def admin(repository: LeasingRepository, dynamodb_endpoint: str, capsys: pytest.CaptureFixture[str]) -> Admin:
+    """`leasing admin --endpoint-url <embedded DynamoDB> <words…>` on fresh tables (or `target=`)."""
+    from leasing_cli.main import main
+
+    def run(*words: str, target: tuple[str, ...] | None = None) -> Outcome:
+        capsys.readouterr()
+        code = main(
+            ["admin", *(target if target is not None else ("--endpoint-url", dynamodb_endpoint)), *words]
+        )
+        captured = capsys.readouterr()
+        return Outcome(code, captured.out, captured.err)
+
+    return run

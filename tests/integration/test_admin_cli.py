@@ -6,8 +6,7 @@ from __future__ import annotations
 import json
 import re
 import socket
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from layers_common.clock import ulid
 from layers_common.repository.leasing_repository import LeasingRepository
 from layers_common.repository.records import AuditEntry, LedgerEntry
 from leasing_cli.main import main
+from tests.integration.admin_runner import Outcome
 from tests.integration.conftest import table_items
 from tests.integration.stack_template import leasing_stack_template
 from tests.world import World, make_world
@@ -29,38 +29,6 @@ ROOT = Path(__file__).resolve().parents[2]
 DEMO_SEED = ROOT / "seeds" / "demo.json"
 ULID_ID = r"[0-9A-HJKMNP-TV-Z]{26}"
 API_KEY_TEXT = re.compile(r"lp_(live|test)_[0-9A-Z]{16}_[A-Za-z0-9_-]{43}")
-
-
-@dataclass
-class Outcome:
-    code: int
-    out: str
-    err: str
-
-    def ok(self) -> Outcome:
-        assert self.code == 0, self.err
-        return self
-
-    def json(self) -> Any:
-        return json.loads(self.ok().out)
-
-
-Admin = Callable[..., Outcome]
-
-
-@pytest.fixture
-def admin(repository: LeasingRepository, dynamodb_endpoint: str, capsys: pytest.CaptureFixture[str]) -> Admin:
-    """`leasing admin --endpoint-url <embedded DynamoDB> <words…>` on fresh tables."""
-
-    def run(*words: str, target: tuple[str, ...] | None = None) -> Outcome:
-        capsys.readouterr()
-        code = main(
-            ["admin", *(target if target is not None else ("--endpoint-url", dynamodb_endpoint)), *words]
-        )
-        captured = capsys.readouterr()
-        return Outcome(code, captured.out, captured.err)
-
-    return run
 
 
 def refused(outcome: Outcome) -> str:

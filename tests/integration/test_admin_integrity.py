@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,39 +19,13 @@ from leasing_cli.admin.targets import stack_region
 from leasing_cli.lambda_runtime import LambdaRuntime
 from leasing_cli.main import main
 from leasing_cli.template import Template
+from tests.integration.admin_runner import Admin, Outcome
 from tests.integration.conftest import Api, table_items
 from tests.integration.event_delivery import Delivery
 from tests.integration.stack_template import leasing_stack_template
 from tests.world import World, lease_body
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@dataclass
-class Outcome:
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> Any:
-        assert self.code == 0, self.err
-        return json.loads(self.out)
-
-
-Admin = Callable[..., Outcome]
-
-
-@pytest.fixture
-def admin(repository: LeasingRepository, dynamodb_endpoint: str, capsys: pytest.CaptureFixture[str]) -> Admin:
-    def run(*words: str, target: tuple[str, ...] | None = None) -> Outcome:
-        capsys.readouterr()
-        code = main(
-            ["admin", *(target if target is not None else ("--endpoint-url", dynamodb_endpoint)), *words]
-        )
-        captured = capsys.readouterr()
-        return Outcome(code, captured.out, captured.err)
-
-    return run
 
 
 @pytest.fixture
