@@ -416,6 +416,9 @@ def main(argv: list[str] | None = None) -> int:
                 done += round_size
                 drains.append(drain(server.url))
                 series.append((done, server.rss_mb()))
+                if done % 500 == 0 or done == args.requests:
+                    elapsed = time.perf_counter() - soak_started
+                    print(f"  {done} requests in {elapsed:.0f} s: RSS {series[-1][1]:.0f} MB", flush=True)
             soak_seconds = time.perf_counter() - soak_started
             at_warmup = next(rss for count, rss in series if count >= warmup)
             after = [rss for count, rss in series if count > warmup] or [at_warmup]
