@@ -249,6 +249,34 @@ def idempotent_transactions() -> None:
     DynamoHandler.transact_write_items = transact_write_items  # type: ignore[method-assign]
 
 
+class _Untracked(list[Any]):
+    """An `instances_tracked` list that keeps nothing."""
+
+    def append(self, _instance: Any) -> None:
+        return None
+
+
+def untracked_models() -> None:
+    """moto's DynamoDB models are not kept alive by moto's instance registry.
+
+    moto's `BaseModel.__new__` appends every instance it creates to its class's `instances_tracked`
+    (for the moto dashboard, which this runtime does not serve): every item ever written, and every
+    copy moto makes of one (each Query's results, each UpdateItem's old image, each transaction's
+    backup), and every stream record. Nothing released them, so a read-only Query kept ~9 KB for
+    good: most of `leasing serve`'s growth over a day. The DynamoDB and DynamoDB Streams model
+    classes get a registry that keeps nothing, so an item lives as long as its table holds it.
+    """
+    import importlib
+
+    from moto.core.model_instances import model_data
+
+    for service in ("dynamodb", "dynamodbstreams"):
+        importlib.import_module(f"moto.{service}.models")  # registers the service's model classes
+        for model in model_data[service].values():
+            if not isinstance(getattr(model, "instances_tracked", None), _Untracked):
+                model.instances_tracked = _Untracked()  # type: ignore[attr-defined]
+
+
 def _every_item(table: Any) -> Iterator[Any]:
     """The table's items in storage order (moto's `all_items` sorts the whole table first)."""
     if table.range_key_attr:
@@ -614,6 +642,7 @@ class EmbeddedDynamoDB:
         idempotent_transactions()
         bounded_streams()
         indexed_queries()
+        untracked_models()
 
         app = SerializedApp(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(

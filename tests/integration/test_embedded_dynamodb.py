@@ -161,6 +161,41 @@ def test_a_transaction_does_not_copy_the_table(dynamodb: Any) -> None:
     assert backend.tables[TABLE] is table
 
 
+def _items_alive() -> int:
+    from moto.dynamodb.models.dynamo_type import Item
+
+    gc.collect()
+    return sum(1 for value in gc.get_objects() if isinstance(value, Item))
+
+
+def test_reads_updates_and_transactions_keep_no_item_copies_alive(endpoint: str, dynamodb: Any) -> None:
+    # Given 20 items, their stream read (read records are trimmed)
+    dynamodb.transact_write_items(TransactItems=[_put(f"item{index}", index) for index in range(20)])
+    streams, iterator = _shard_reader(endpoint, dynamodb)
+    _, iterator = _read_all(streams, iterator)
+    before = _items_alive()
+    # When they are queried, read, updated and rewritten in transactions 100 times, stream read again
+    for round_number in range(100):
+        dynamodb.query(
+            TableName=TABLE,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"item{round_number % 20}"}},
+        )
+        dynamodb.get_item(TableName=TABLE, Key=_key(f"item{round_number % 20}"))
+        dynamodb.update_item(
+            TableName=TABLE,
+            Key=_key(f"item{round_number % 20}"),
+            UpdateExpression="SET #v = :v",
+            ExpressionAttributeNames={"#v": "value"},
+            ExpressionAttributeValues={":v": {"N": str(round_number)}},
+        )
+        dynamodb.transact_write_items(TransactItems=[_put(f"item{round_number % 20}", round_number)])
+    _read_all(streams, iterator)
+    # Then only the stored items are alive: moto's instance registry kept every copy it made (each
+    # query's results, each update's old image, each transaction's backup), ~9 KB per query
+    assert _items_alive() == before
+
+
 def test_concurrent_conditional_transactions_have_exactly_one_winner(dynamodb: Any) -> None:
     # Given 12 threads racing the same conditional transaction, 10 times over
     for race in range(10):
