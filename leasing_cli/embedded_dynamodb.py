@@ -19,6 +19,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any
@@ -30,33 +31,42 @@ StartResponse = Callable[..., Any]
 WsgiApp = Callable[[Environ, StartResponse], Iterable[bytes]]
 
 
+#: The header an API request's DynamoDB calls carry (see `api_calls_first`).
+PRIORITY_HEADER = "X-Leasing-Local-Priority"
+_caller = threading.local()
+
+
 class FairLock:
-    """A mutual-exclusion lock granted in order of arrival.
+    """A mutual-exclusion lock granted in order of arrival, urgent waiters first.
 
     `threading.Lock` makes no promise of order: under steady contention (the event path's workers
     and every API call share the embedded DynamoDB) one waiter can lose the race again and again,
     which showed as a plain GET taking 14 s. Here each waiter queues and `release` hands the lock
-    to the oldest waiter, so a request waits for at most the requests that arrived before it.
+    to the oldest urgent waiter, else the oldest waiter: a request waits for at most the requests
+    that arrived before it (and, if it is not urgent, the urgent ones).
     """
 
     def __init__(self) -> None:
         self._guard = threading.Lock()
+        self._urgent: deque[threading.Lock] = deque()
         self._waiters: deque[threading.Lock] = deque()
         self._held = False
 
-    def acquire(self) -> None:
+    def acquire(self, urgent: bool = False) -> None:
         with self._guard:
             if not self._held:
                 self._held = True
                 return
             turn = threading.Lock()
             turn.acquire()
-            self._waiters.append(turn)
+            (self._urgent if urgent else self._waiters).append(turn)
         turn.acquire()  # released by `release`, which hands the lock over (it stays held)
 
     def release(self) -> None:
         with self._guard:
-            if self._waiters:
+            if self._urgent:
+                self._urgent.popleft().release()
+            elif self._waiters:
                 self._waiters.popleft().release()
             else:
                 self._held = False
@@ -70,14 +80,17 @@ class FairLock:
 
 
 class SerializedApp:
-    """A WSGI app that handles one request at a time, body included, in order of arrival."""
+    """A WSGI app that handles one request at a time, body included: API calls first, then in
+    order of arrival."""
 
     def __init__(self, app: WsgiApp) -> None:
         self._app = app
         self._lock = FairLock()
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> list[bytes]:
-        with self._lock:
+        urgent = environ.get("HTTP_" + PRIORITY_HEADER.upper().replace("-", "_")) == "api"
+        self._lock.acquire(urgent)
+        try:
             result = self._app(environ, start_response)
             try:
                 return list(result)  # the response is produced inside the lock, not while streaming
@@ -85,6 +98,40 @@ class SerializedApp:
                 close = getattr(result, "close", None)
                 if close is not None:
                     close()
+        finally:
+            self._lock.release()
+
+
+@contextmanager
+def api_request() -> Iterator[None]:
+    """The DynamoDB calls this thread makes meanwhile are an API request's (see `api_calls_first`)."""
+    _caller.api = True
+    try:
+        yield
+    finally:
+        _caller.api = False
+
+
+def _mark_api_call(request: Any, **_kwargs: Any) -> None:
+    if getattr(_caller, "api", False):
+        request.headers[PRIORITY_HEADER] = "api"
+
+
+def api_calls_first() -> None:
+    """An API request's DynamoDB calls go before the event path's waiting ones.
+
+    On AWS a partner's GET never queues behind the consumers' writes: DynamoDB serves both at once.
+    Here one embedded DynamoDB serves one call at a time, so while 100 lease requests were being
+    assigned a GET waited behind the event path's calls at each of its round trips. Every botocore
+    session created from now on marks the calls of a thread inside `api_request()` (the local API
+    gateway's), and `SerializedApp` serves those first. The event path still gets every turn the
+    API leaves: it catches up as soon as requests pause.
+    """
+    from botocore import handlers
+
+    entry = ("before-send.dynamodb", _mark_api_call)
+    if entry not in handlers.BUILTIN_HANDLERS:
+        handlers.BUILTIN_HANDLERS.append(entry)
 
 
 def _request_handler() -> type[Any]:
@@ -247,6 +294,25 @@ def idempotent_transactions() -> None:
 
     transact_write_items._honours_client_token = True  # type: ignore[attr-defined]
     DynamoHandler.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+def cached_module_list() -> None:
+    """moto's dispatcher lists its own package directory once, not on every request.
+
+    `DomainDispatcherApplication.get_backend_for_host` asks `list_of_moto_modules()` (an
+    `os.listdir` and an `isdir` per entry, ~200 of them) on each request, under the lock every
+    request waits on: ~8% of the process's CPU under load. The listing cannot change while the
+    process runs.
+    """
+    import functools
+
+    from moto import backends
+
+    listing = backends.list_of_moto_modules
+    if isinstance(listing, functools._lru_cache_wrapper):
+        return
+    modules = tuple(listing())
+    backends.list_of_moto_modules = functools.cache(lambda: modules)
 
 
 class _Untracked(list[Any]):
@@ -643,6 +709,8 @@ class EmbeddedDynamoDB:
         bounded_streams()
         indexed_queries()
         untracked_models()
+        cached_module_list()
+        api_calls_first()
 
         app = SerializedApp(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(

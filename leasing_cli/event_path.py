@@ -808,7 +808,7 @@ class EventPath:
         dynamodb_endpoint: str,
         *,
         run_schedules: bool = False,
-        workers: int = 8,
+        workers: int = 4,  # delivery threads: more only slice the one interpreter thinner for the API
         faults: Faults | None = None,
     ) -> None:
         self.template = template

@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from layers_common.clock import new_request_id
+from leasing_cli.embedded_dynamodb import api_request
 from leasing_cli.http_server import (
     MAX_CONNECTIONS,
     READ_TIMEOUT_SECONDS,
@@ -324,6 +325,12 @@ class LocalApiGateway:
             route = match.methods.get(request.method) or match.methods.get("ANY")
         if match is None or route is None:
             return self.gateway_response("MISSING_AUTHENTICATION_TOKEN", request_id)
+        with api_request():  # its DynamoDB calls go before the event path's (embedded DynamoDB)
+            return self._handle_api(request, route, match, request_id)
+
+    def _handle_api(
+        self, request: GatewayRequest, route: ApiRoute, match: RouteMatch, request_id: str
+    ) -> GatewayReply:
         authorizer_context: dict[str, str] = {}
         if route.uses_authorizer and self.api.authorizer_function_id:
             outcome = self._authorize(request, route, match.path_parameters, request_id)

@@ -24,7 +24,15 @@ def dynamodb_client() -> DynamoDBClient:
     from botocore.config import Config
     from botocore.session import get_session
 
-    config = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=2, read_timeout=5)
+    # In Lambda an environment runs one invocation at a time; the local runtime runs many in one
+    # process, sharing this module and so this client: with botocore's default pool of 10, every
+    # call beyond the 10th at once opened (and then dropped) a connection of its own.
+    config = Config(
+        retries={"mode": "standard", "max_attempts": 4},
+        connect_timeout=2,
+        read_timeout=5,
+        max_pool_connections=64,
+    )
     return cast("DynamoDBClient", get_session().create_client("dynamodb", config=config))
 
 

@@ -364,6 +364,65 @@ def test_the_serializing_lock_is_granted_in_order_of_arrival() -> None:
     assert order == [0, 1, 2, 3, 4]
 
 
+def test_urgent_waiters_get_the_lock_before_earlier_ordinary_ones() -> None:
+    from leasing_cli.embedded_dynamodb import FairLock
+
+    # Given a held lock, three ordinary waiters, then two urgent ones (each queued before the next)
+    lock = FairLock()
+    lock.acquire()
+    order: list[str] = []
+
+    def take(name: str, urgent: bool) -> None:
+        lock.acquire(urgent)
+        order.append(name)
+        lock.release()
+
+    threads = []
+    for name, urgent in (
+        ("event1", False),
+        ("event2", False),
+        ("event3", False),
+        ("api1", True),
+        ("api2", True),
+    ):
+        thread = threading.Thread(target=take, args=(name, urgent))
+        thread.start()
+        threads.append(thread)
+        time.sleep(0.05)
+    # When the holder releases it
+    lock.release()
+    for thread in threads:
+        thread.join(5)
+    # Then the urgent ones went first, each group in order of arrival
+    assert order == ["api1", "api2", "event1", "event2", "event3"]
+
+
+def test_dynamodb_calls_made_inside_an_api_request_are_marked_urgent(endpoint: str) -> None:
+    from botocore.session import get_session
+
+    from leasing_cli.embedded_dynamodb import PRIORITY_HEADER, api_request
+
+    # Given a client created the way the functions create theirs (after the embedded DynamoDB started)
+    client = get_session().create_client(
+        "dynamodb",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    seen: list[str | None] = []
+    client.meta.events.register(
+        "before-send.dynamodb", lambda request, **_: seen.append(request.headers.get(PRIORITY_HEADER))
+    )
+    # When it calls from the event path, then inside an API request, then after it
+    client.list_tables()
+    with api_request():
+        client.list_tables()
+    client.list_tables()
+    # Then only the API request's call is marked
+    assert seen == [None, "api", None]
+
+
 # --------------------------------------------------------------- ClientRequestToken (idempotency)
 
 
