@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -159,6 +160,7 @@ class _Pool:
 
     idle: list[_Environment] = field(default_factory=list)
     size: int = 0  # idle + busy + being created
+    waiting: deque[object] = field(default_factory=deque)  # invocations waiting, oldest first
     created: int = 0  # ever, for module names
 
 
@@ -218,11 +220,22 @@ class LambdaRuntime:
         deadline = self._clock() + max(function.timeout_seconds, self.wait_seconds)
         with self._condition:
             pool = self._pools.setdefault(logical_id, _Pool())
-            while not pool.idle and pool.size >= self.max_environments:
-                remaining = deadline - self._clock()
-                if remaining <= 0:
-                    raise TooManyRequests(f"{logical_id}: all {pool.size} environments stayed busy")
-                self._condition.wait(min(remaining, 1.0))
+            if pool.waiting or (not pool.idle and pool.size >= self.max_environments):
+                # Wait in line: the oldest waiter gets the next free environment (woken all at
+                # once, 24 waiters for 8 authorizer environments left some waiting over 5 s).
+                ticket = object()
+                pool.waiting.append(ticket)
+                try:
+                    while pool.waiting[0] is not ticket or (
+                        not pool.idle and pool.size >= self.max_environments
+                    ):
+                        remaining = deadline - self._clock()
+                        if remaining <= 0:
+                            raise TooManyRequests(f"{logical_id}: all {pool.size} environments stayed busy")
+                        self._condition.wait(min(remaining, 1.0))
+                finally:
+                    pool.waiting.remove(ticket)
+                    self._condition.notify_all()  # the next in line may go
             if pool.idle:
                 return pool.idle.pop()
             pool.size += 1

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -132,3 +133,30 @@ def test_an_invocation_waits_for_a_busy_environment_and_fails_after_the_function
         busy.join()
     # And once the environment is free, invocations run again
     assert runtime.invoke("SleepyFunction", {})["environment"]
+
+
+def test_invocations_waiting_for_an_environment_get_one_in_order_of_arrival(template: Template) -> None:
+    # Given one environment, busy for 0.3 s, and five invocations arriving one after the other
+    runtime = LambdaRuntime(template, max_environments=1)
+    started: list[int] = []
+    lock = threading.Lock()
+
+    def call(index: int) -> None:
+        runtime.invoke("SleepyFunction", {"sleep": 0.3 if index < 0 else 0.02})
+        with lock:
+            started.append(index)
+
+    busy = threading.Thread(target=call, args=(-1,))
+    busy.start()
+    time.sleep(0.05)
+    waiting = []
+    for index in range(5):
+        thread = threading.Thread(target=call, args=(index,))
+        thread.start()
+        waiting.append(thread)
+        time.sleep(0.03)  # each is waiting before the next arrives
+    # When the environment frees up, again and again
+    for thread in [busy, *waiting]:
+        thread.join(10)
+    # Then each waiter got it in its turn (woken all at once, any one of them could win)
+    assert started == [-1, 0, 1, 2, 3, 4]
