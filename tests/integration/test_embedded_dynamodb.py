@@ -403,7 +403,7 @@ def test_dynamodb_calls_made_inside_an_api_request_are_marked_urgent(endpoint: s
     from leasing_cli.embedded_dynamodb import PRIORITY_HEADER, api_request
 
     # Given a client created the way the functions create theirs (after the embedded DynamoDB started)
-    client = get_session().create_client(
+    client: Any = get_session().create_client(
         "dynamodb",
         endpoint_url=endpoint,
         region_name="us-east-1",
