@@ -6,10 +6,13 @@ WSGI app behind one lock removes that hole, so the local runtime can be trusted 
 
 Since everything waits on that lock, what moto does per request must cost what DynamoDB's work
 costs, not the table's size: transactions roll back the items they touched instead of copying
-every table (`transactions_roll_back_items`), and the stream keeps neither every record nor every
-shard iterator forever (`bounded_streams`). And a transaction's `ClientRequestToken` makes its
-retries idempotent, as in DynamoDB (`idempotent_transactions`). They patch moto's classes, once per
-process.
+every table (`transactions_roll_back_items`), a Query reads its partition instead of sorting the
+whole table (`indexed_queries`), the stream keeps neither every record nor every shard iterator
+forever (`bounded_streams`), moto's instance registry keeps no item alive (`untracked_models`) and
+its dispatcher lists its modules once (`cached_module_list`). A transaction's `ClientRequestToken`
+makes its retries idempotent, as in DynamoDB (`idempotent_transactions`), and an API request's
+calls are served before the event path's (`api_calls_first`). They patch moto's classes (and
+botocore's built-in handler list), once per process.
 """
 
 from __future__ import annotations
