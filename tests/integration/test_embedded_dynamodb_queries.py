@@ -3,8 +3,9 @@
 `indexed_queries` hands moto's `Table.query` only the queried partition (kept per secondary index
 as items are written, updated in place, deleted and rolled back). Hypothesis drives a table with
 two GSIs through puts, updates that move items between index partitions or out of a sparse index,
-deletes and transactions that are canceled; after each round, each query is asked twice: through
-the indexed path, then through moto's original `Table.query`, and the answers must be identical.
+deletes and transactions that are canceled (on the session's embedded DynamoDB: conftest's
+`dynamodb`); after each round, each query is asked twice, through the indexed path and then through
+moto's original `Table.query`, and the answers must be identical.
 """
 
 from __future__ import annotations
@@ -13,34 +14,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from leasing_cli.embedded_dynamodb import EmbeddedDynamoDB
-
 TABLE = "EmbeddedQueries"
 PARTITIONS = ["P#1", "P#2", "P#3"]
 GROUPS = ["G#a", "G#b"]
 SORT_KEYS = [f"{prefix}#{index:02d}" for prefix in ("LEASE", "LREQ", "LEDGER") for index in range(6)]
-
-
-def _client(endpoint: str) -> Any:
-    return boto3.client(
-        "dynamodb",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-
-
-@pytest.fixture(scope="module")
-def dynamodb() -> Iterator[Any]:
-    with EmbeddedDynamoDB() as embedded:
-        yield _client(embedded.endpoint_url)
 
 
 def _fresh_table(client: Any) -> None:
